@@ -30,6 +30,8 @@ enum sbx_cg_hier { SBX_CG_UNIFIED, SBX_CG_MEMORY, SBX_CG_PIDS, SBX_CG_CPU,
  * hierarchy is not available). */
 struct sbx_cg {
         char *path[SBX_CG_NHIER];
+        char *procs[SBX_CG_NHIER];   /* cgroup.procs, precomputed for
+                                      * sbx_cg_enter (no allocation) */
 };
 
 struct sbx_cg_stats {
@@ -83,5 +85,11 @@ int sbx_cg_remove(struct sbx_cg *cg);
 
 /* Free the paths without touching the cgroups. */
 void sbx_cg_free(struct sbx_cg *cg);
+
+/* Parsers, exposed for the unit tests.  sbx_cg_parse_self finds hierarchy
+ * h's path in /proc/self/cgroup text (malloc'd, g_free); sbx_cg_keyed reads
+ * "key N" from flat-keyed text (cpu.stat, memory.events), 0 if absent. */
+int sbx_cg_parse_self(const char *text, int h, char **path);
+uint64_t sbx_cg_keyed(const char *text, const char *key);
 
 #endif

@@ -13,6 +13,8 @@
  *     env                          KEY=VALUE lines, extra environment
  *     sock                         supervisor's unix socket (sbx/protocol.h)
  *     supervisor.pid               decimal pid of the live supervisor
+ *     init.pid                     host pid of the sandbox's pid 1 (its
+ *                                  /proc/<pid>/root is the sandbox's /)
  *     uidbase                      first host uid of the sandbox's range
  *     events                       sandbox event log (append-only lines)
  *     metrics                      sandbox totals, "key value" (atomic)
@@ -42,6 +44,7 @@
 #define SBX_F_ENV              "env"
 #define SBX_F_SOCK             "sock"
 #define SBX_F_PID              "supervisor.pid"
+#define SBX_F_INITPID          "init.pid"
 #define SBX_F_UIDBASE          "uidbase"
 #define SBX_F_METRICS          "metrics"
 #define SBX_F_DESTROYING       "destroying"
