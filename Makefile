@@ -27,7 +27,7 @@ CC        ?= cc
 OPT       ?= -O2
 SAN       ?=
 CFLAGS    ?=
-CFLAGS    += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+CFLAGS    += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wno-format-truncation -D_GNU_SOURCE \
              -DSBX_VERSION='"$(VERSION)"' -Iinclude $(PKG_CFLAGS) $(SAN)
 LDFLAGS   += $(SAN)
 LDLIBS    += $(PKG_LIBS) -lpthread
