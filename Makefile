@@ -38,17 +38,17 @@ SUP_SRC   := $(wildcard supervisor/*.c)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
-FS_OBJ    := $(FS_SRC:%.c=$(B)/%.o)
-SUP_OBJ   := $(SUP_SRC:%.c=$(B)/%.o)
-SUP_LIBOBJ := $(filter-out $(B)/supervisor/main.o,$(SUP_OBJ))
-UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+FS_OBJ    := $(FS_SRC:%.c=$(B)/obj/%.o)
+SUP_OBJ   := $(SUP_SRC:%.c=$(B)/obj/%.o)
+SUP_LIBOBJ := $(filter-out $(B)/obj/supervisor/main.o,$(SUP_OBJ))
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/obj/%.o)
 HELPERS   := $(HELPER_SRC:tests/helpers/%.c=$(B)/helpers/%)
 
 .PHONY: all check unit integration security bench install uninstall clean deps asan
 all: $(B)/sbxfs $(B)/sbx-supervisor $(HELPERS)
 
-$(B)/%.o: %.c $(wildcard include/sbx/*.h sbxfs/*.h supervisor/*.h)
+$(B)/obj/%.o: %.c $(wildcard include/sbx/*.h sbxfs/*.h supervisor/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -70,7 +70,7 @@ $(B)/helpers/%: tests/helpers/%.c
 $(B)/unit-tests: $(UNIT_OBJ) $(SUP_LIBOBJ) $(B)/libsbx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(B)/tests/unit/%.o: tests/unit/%.c
+$(B)/obj/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Isupervisor -Isbxfs -c -o $@ $<
 

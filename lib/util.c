@@ -70,7 +70,7 @@ int sbx_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
 int sbx_read_file(int dirfd, const char *name, size_t max, char **out, size_t *len)
 {
         int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        size_t cap = 256, n = 0;
+        size_t cap = max < 256 ? max : 256, n = 0;
         char *buf;
 
         if (fd < 0)
@@ -83,9 +83,18 @@ int sbx_read_file(int dirfd, const char *name, size_t max, char **out, size_t *l
         for (;;) {
                 if (n == cap) {
                         if (cap >= max) {
+                                /* Full: one byte more tells a file of
+                                 * exactly max bytes from a larger one. */
+                                char c;
+                                ssize_t r;
+                                while ((r = read(fd, &c, 1)) < 0 && errno == EINTR)
+                                        ;
+                                if (r == 0)
+                                        break;
+                                int e = r < 0 ? -errno : -EFBIG;
                                 free(buf);
                                 close(fd);
-                                return -EFBIG;
+                                return e;
                         }
                         cap = cap * 2 > max ? max : cap * 2;
                         char *nb = realloc(buf, cap + 1);
@@ -194,14 +203,15 @@ int sbx_signal_parse(const char *s)
 
         if (!s || !*s)
                 return -EINVAL;
+        /* After "SIG": sbx_signal_name gives "SIG40" for signal 40. */
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
         if (s[0] >= '0' && s[0] <= '9') {
                 long v = strtol(s, &end, 10);
                 if (*end || v < 1 || v > SIGRTMAX)
                         return -EINVAL;
                 return (int)v;
         }
-        if (strncasecmp(s, "SIG", 3) == 0)
-                s += 3;
         for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
                 if (strcasecmp(s, signals[i].name) == 0)
                         return signals[i].sig;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "sbx/util.h"
 
 /* One hierarchy we use: where it is mounted and where we sit in it. */
 struct hier {
@@ -212,20 +213,39 @@ static void fill_procs(struct sbx_cg *cg)
                 cg->procs[h] = distinct(cg, h) ? g_strdup_printf("%s/cgroup.procs", cg->path[h]) : NULL;
 }
 
-int sbx_cg_create_sandbox(struct sbx_cg *out, const char *name, char **why)
+/* mkdir one cgroup directory in each hierarchy.  An existing directory
+ * is an error: it is someone else's (or a stale one that
+ * sbx_cg_clean_stale did not know of), never to be shared or removed. */
+static int make_dirs(struct sbx_cg *out, char *const want[SBX_CG_NHIER], char **why)
 {
-        memset(out, 0, sizeof *out);
         for (int h = 0; h < SBX_CG_NHIER; h++) {
-                if (!hiers[h].mnt)
+                if (!want[h])
                         continue;
-                out->path[h] = g_strdup_printf("%s/sbx-%s-%d", hiers[h].own, name, (int)getpid());
-                if (distinct(out, h) && mkdir(out->path[h], 0755) < 0 && errno != EEXIST) {
+                bool own_dir = !(h != SBX_CG_UNIFIED && hiers[h].shared);
+                if (own_dir && mkdir(want[h], 0755) < 0) {
                         int e = errno;
-                        *why = g_strdup_printf("mkdir %s: %s", out->path[h], g_strerror(e));
+                        *why = g_strdup_printf("mkdir %s: %s", want[h], g_strerror(e));
+                        for (int k = h; k < SBX_CG_NHIER; k++)
+                                g_free(want[k]);
                         sbx_cg_remove(out);
                         return -e;
                 }
+                out->path[h] = want[h];
         }
+        return 0;
+}
+
+int sbx_cg_create_sandbox(struct sbx_cg *out, const char *name, char **why)
+{
+        char *want[SBX_CG_NHIER] = { NULL };
+        int r;
+
+        memset(out, 0, sizeof *out);
+        for (int h = 0; h < SBX_CG_NHIER; h++)
+                if (hiers[h].mnt)
+                        want[h] = g_strdup_printf("%s/sbx-%s-%d", hiers[h].own, name, (int)getpid());
+        if ((r = make_dirs(out, want, why)) < 0)
+                return r;
         /* Let the sandbox's children (init, exec-N) have the controllers. */
         if (out->path[SBX_CG_UNIFIED])
                 for (int h = 1; h < SBX_CG_NHIER; h++)
@@ -270,38 +290,43 @@ static int set_limits(const struct sbx_cg *cg, const struct sbx_config *cfg, cha
                         return r;
                 }
         }
-        if (pids) {
-                if (cfg->pids == SBX_MAX)
-                        snprintf(v, sizeof v, "max");
-                else
-                        snprintf(v, sizeof v, "%llu", (unsigned long long)cfg->pids);
-                r = write_text(pids, "pids.max", v);
-                if (r < 0) {
-                        *why = g_strdup_printf("set pids.max in %s: %s", pids, g_strerror(-r));
-                        return r;
-                }
+        /* One more for the spawn helper, which is in the cgroup while it
+         * clones the exec process: sbx_cg_set_pids lowers it after. */
+        if (pids && (r = sbx_cg_set_pids(cg, cfg->pids == SBX_MAX ? SBX_MAX : cfg->pids + 1)) < 0) {
+                *why = g_strdup_printf("set pids.max in %s: %s", pids, g_strerror(-r));
+                return r;
         }
         return 0;
+}
+
+int sbx_cg_set_pids(const struct sbx_cg *cg, uint64_t pids)
+{
+        char v[32];
+
+        if (!cg->path[SBX_CG_PIDS])
+                return 0;
+        if (pids == SBX_MAX)
+                snprintf(v, sizeof v, "max");
+        else
+                snprintf(v, sizeof v, "%llu", (unsigned long long)pids);
+        return write_text(cg->path[SBX_CG_PIDS], "pids.max", v);
 }
 
 int sbx_cg_create_child(struct sbx_cg *out, const struct sbx_cg *parent,
                         const char *child, const struct sbx_config *cfg, char **why)
 {
+        char *want[SBX_CG_NHIER] = { NULL };
+        int r;
+
         memset(out, 0, sizeof *out);
-        for (int h = 0; h < SBX_CG_NHIER; h++) {
-                if (!parent->path[h])
-                        continue;
-                out->path[h] = g_strdup_printf("%s/%s", parent->path[h], child);
-                if (distinct(out, h) && mkdir(out->path[h], 0755) < 0 && errno != EEXIST) {
-                        int e = errno;
-                        *why = g_strdup_printf("mkdir %s: %s", out->path[h], g_strerror(e));
-                        sbx_cg_remove(out);
-                        return -e;
-                }
-        }
+        for (int h = 0; h < SBX_CG_NHIER; h++)
+                if (parent->path[h])
+                        want[h] = g_strdup_printf("%s/%s", parent->path[h], child);
+        if ((r = make_dirs(out, want, why)) < 0)
+                return r;
         fill_procs(out);
         if (cfg) {
-                int r = set_limits(out, cfg, why);
+                r = set_limits(out, cfg, why);
                 if (r < 0) {
                         sbx_cg_remove(out);
                         return r;
@@ -416,6 +441,17 @@ void sbx_cg_stats(const struct sbx_cg *cg, struct sbx_cg_stats *st)
         }
 }
 
+uint64_t sbx_cg_cpu_us(const struct sbx_cg *cg)
+{
+        const char *cpu = cg->path[SBX_CG_CPU];
+
+        if (cpu && hiers[SBX_CG_CPU].v2)
+                return read_keyed(cpu, "cpu.stat", "usage_usec");
+        if (cpu)
+                return read_u64(cpu, "cpuacct.usage") / 1000;
+        return read_keyed(cg->path[SBX_CG_UNIFIED], "cpu.stat", "usage_usec");
+}
+
 static bool procs_empty(const char *procs)
 {
         char *t = NULL;
@@ -475,6 +511,24 @@ int sbx_cg_kill(const struct sbx_cg *cg)
         return sbx_cg_empty(cg) ? 0 : -EBUSY;
 }
 
+int sbx_cg_try_remove(struct sbx_cg *cg)
+{
+        int r = 0;
+
+        if (!sbx_cg_empty(cg))
+                return -EBUSY;
+        for (int h = SBX_CG_NHIER - 1; h >= 0; h--)
+                if (distinct(cg, h) && rmdir(cg->path[h]) < 0 && errno != ENOENT) {
+                        /* EBUSY: a process got in after the check. */
+                        if (errno == EBUSY)
+                                return -EBUSY;
+                        if (r == 0)
+                                r = -errno;
+                }
+        sbx_cg_free(cg);
+        return r;
+}
+
 int sbx_cg_remove(struct sbx_cg *cg)
 {
         int r = 0;
@@ -499,4 +553,72 @@ void sbx_cg_free(struct sbx_cg *cg)
                 g_free(cg->procs[h]);
                 cg->path[h] = cg->procs[h] = NULL;
         }
+}
+
+/* Remove one stale cgroup directory and what is below it, killing what
+ * still runs there (rare: after a crash the sandbox's init took the
+ * processes with it).  Blocks a little; only used at start-up. */
+static void remove_tree(const char *path)
+{
+        GDir *d = g_dir_open(path, 0, NULL);
+        const char *n;
+
+        while (d && (n = g_dir_read_name(d))) {
+                char *sub = g_strdup_printf("%s/%s", path, n);
+                if (g_file_test(sub, G_FILE_TEST_IS_DIR) && !g_file_test(sub, G_FILE_TEST_IS_SYMLINK))
+                        remove_tree(sub);
+                g_free(sub);
+        }
+        if (d)
+                g_dir_close(d);
+        char *procs = g_strdup_printf("%s/cgroup.procs", path);
+        if (write_text(path, "cgroup.kill", "1") < 0) {
+                struct sbx_cg one = { .procs = { procs } };
+                sbx_cg_signal(&one, SIGKILL);
+        }
+        for (int i = 0; i < 100 && !procs_empty(procs); i++)
+                usleep(10000);
+        g_free(procs);
+        rmdir(path);
+}
+
+/* Is path a sandbox cgroup directly below our own in some hierarchy? */
+static bool ours(const char *path)
+{
+        if (strstr(path, "/.."))
+                return false;
+        for (int h = 0; h < SBX_CG_NHIER; h++) {
+                size_t n = hiers[h].own ? strlen(hiers[h].own) : 0;
+                if (n && strncmp(path, hiers[h].own, n) == 0 &&
+                    strncmp(path + n, "/sbx-", 5) == 0 && !strchr(path + n + 1, '/'))
+                        return true;
+        }
+        return false;
+}
+
+int sbx_cg_save(const struct sbx_cg *cg, int dirfd)
+{
+        GString *t = g_string_new(NULL);
+
+        for (int h = 0; h < SBX_CG_NHIER; h++)
+                if (distinct(cg, h))
+                        g_string_append_printf(t, "%s\n", cg->path[h]);
+        int r = sbx_write_atomic(dirfd, SBX_CG_RECORD, t->str, t->len, 0600);
+        g_string_free(t, TRUE);
+        return r;
+}
+
+void sbx_cg_clean_stale(int dirfd)
+{
+        char *text = NULL;
+
+        if (sbx_read_file(dirfd, SBX_CG_RECORD, 1 << 16, &text, NULL) < 0)
+                return;
+        gchar **lines = g_strsplit(text, "\n", -1);
+        for (int i = 0; lines[i]; i++)
+                if (*lines[i] && ours(lines[i]) && g_file_test(lines[i], G_FILE_TEST_IS_DIR))
+                        remove_tree(lines[i]);
+        g_strfreev(lines);
+        free(text);
+        unlinkat(dirfd, SBX_CG_RECORD, 0);
 }

@@ -14,6 +14,8 @@
  *   <own>/sbx-<name>-<supervisor pid>/          the sandbox (cgroup ns root)
  *   <own>/sbx-<name>-<supervisor pid>/init      the sandbox's pid 1
  *   <own>/sbx-<name>-<supervisor pid>/exec-<n>  one exec's process tree
+ *
+ * A directory that already exists is never shared: creating it fails.
  */
 #ifndef SBX_CGROUP_H
 #define SBX_CGROUP_H
@@ -62,6 +64,11 @@ int sbx_cg_create_child(struct sbx_cg *out, const struct sbx_cg *parent,
                         const char *child, const struct sbx_config *cfg,
                         char **why);
 
+/* Write pids.max (SBX_MAX: "max").  sbx_cg_create_child sets one more
+ * than cfg->pids, room for the spawn helper; after the spawn the caller
+ * sets cfg->pids.  Returns 0 or -errno. */
+int sbx_cg_set_pids(const struct sbx_cg *cg, uint64_t pids);
+
 /* Move the calling process into cg in every hierarchy (writes "0" to each
  * cgroup.procs).  Safe between fork and exec (no allocation).
  * Returns 0 or -errno. */
@@ -80,8 +87,26 @@ int sbx_cg_kill(const struct sbx_cg *cg);
 /* Signal every process in cg with sig (for TERM before KILL). */
 int sbx_cg_signal(const struct sbx_cg *cg, int sig);
 
-/* Kill what is left, then rmdir in every hierarchy; frees the paths. */
+/* Kill what is left, then rmdir in every hierarchy; frees the paths.
+ * Waits (sleeping) for killed processes to leave: for shutdown paths. */
 int sbx_cg_remove(struct sbx_cg *cg);
+
+/* rmdir in every hierarchy if no process is left, and free the paths;
+ * -EBUSY (paths kept) while processes remain.  Never waits. */
+int sbx_cg_try_remove(struct sbx_cg *cg);
+
+/* Total CPU time used in cg, in microseconds (0 if unknown). */
+uint64_t sbx_cg_cpu_us(const struct sbx_cg *cg);
+
+/* The sandbox cgroup's directories are recorded in <dir>/.cgroups (a
+ * hidden name, never shown by sbxfs), so that a supervisor started after
+ * a crash of the previous one removes what it left behind.  save writes
+ * the record; clean_stale (after sbx_cg_init) removes the recorded
+ * directories, only ever sbx-* ones directly below our own cgroup, and
+ * the record. */
+#define SBX_CG_RECORD ".cgroups"
+int sbx_cg_save(const struct sbx_cg *cg, int dirfd);
+void sbx_cg_clean_stale(int dirfd);
 
 /* Free the paths without touching the cgroups. */
 void sbx_cg_free(struct sbx_cg *cg);

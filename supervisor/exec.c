@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 #include "sbx/state.h"
 #include "sbx/util.h"
 
-enum cause { CAUSE_NONE, CAUSE_KILL, CAUSE_TIMEOUT, CAUSE_VIOLATION, CAUSE_SHUTDOWN };
+enum cause { CAUSE_NONE, CAUSE_KILL, CAUSE_TIMEOUT, CAUSE_CPU, CAUSE_VIOLATION, CAUSE_SHUTDOWN };
 
 struct stream {
         int pipe;               /* read end; -1 at EOF */
@@ -37,7 +38,7 @@ struct exec {
         struct sbx_cg cg;
         struct sbx_config cfg;
         uint64_t start_ms, start_ns;
-        guint child_src, timer, grace_timer, listen_src;
+        guint child_src, timer, grace_timer, cpu_timer, listen_src;
         int listener;
         bool reaped;
         int wstatus;
@@ -47,6 +48,16 @@ struct exec {
         GHashTable *viol;       /* syscall name -> count */
         uint64_t n_viol;
 };
+
+/* The first cause of the end wins, except a kill request: a signal the
+ * code handles (kill N USR1) must not hide a later limit. */
+static bool set_cause(struct exec *e, enum cause c)
+{
+        if (e->cause != CAUSE_NONE && e->cause != CAUSE_KILL)
+                return false;
+        e->cause = c;
+        return true;
+}
 
 static void stream_close(struct stream *st)
 {
@@ -132,7 +143,15 @@ static gboolean on_violation(gint fd, GIOCondition cond, gpointer data)
         char name[64];
 
         if (cond & G_IO_IN) {
-                if (sbx_seccomp_handle(fd, name, sizeof name) == 0) {
+                uint64_t id;
+                if (sbx_seccomp_recv(fd, name, sizeof name, &id) == 0) {
+                        /* Kill before answering: the process must not run
+                         * on past the denied call, not even to print. */
+                        if (e->cfg.kill_on_violation && set_cause(e, CAUSE_VIOLATION)) {
+                                snprintf(e->violation, sizeof e->violation, "%s", name);
+                                sbx_cg_kill(&e->cg);
+                        }
+                        sbx_seccomp_deny(fd, id);
                         unsigned c = GPOINTER_TO_UINT(g_hash_table_lookup(e->viol, name));
                         g_hash_table_replace(e->viol, g_strdup(name), GUINT_TO_POINTER(c + 1));
                         e->n_viol++;
@@ -140,11 +159,6 @@ static gboolean on_violation(gint fd, GIOCondition cond, gpointer data)
                         if (c == 0)
                                 sbx_event(e->s->state_fd, e->s->dir_fd, e->s->name,
                                           "exec %u violation %s", e->n, name);
-                        if (e->cfg.kill_on_violation && e->cause == CAUSE_NONE) {
-                                e->cause = CAUSE_VIOLATION;
-                                snprintf(e->violation, sizeof e->violation, "%s", name);
-                                sbx_cg_kill(&e->cg);
-                        }
                 }
                 return G_SOURCE_CONTINUE;
         }
@@ -169,10 +183,49 @@ static gboolean on_timeout(gpointer data)
         struct exec *e = data;
 
         e->timer = 0;
-        if (e->cause == CAUSE_NONE)
-                e->cause = CAUSE_TIMEOUT;
+        set_cause(e, CAUSE_TIMEOUT);
         sbx_cg_signal(&e->cg, SIGTERM);
         e->grace_timer = g_timeout_add(e->cfg.grace_ms ? (guint)e->cfg.grace_ms : 1, on_grace, e);
+        return G_SOURCE_REMOVE;
+}
+
+/* The CPU budget is for the exec's whole tree (RLIMIT_CPU only sees one
+ * process): check the cgroup's usage when the budget could first be used
+ * up, i.e. after (budget left) / (CPUs) of wall time, and again likewise. */
+static unsigned ncpus(void)
+{
+        static unsigned n;
+        cpu_set_t set;
+
+        if (!n)
+                n = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0
+                    ? (unsigned)CPU_COUNT(&set) : 1;
+        return n;
+}
+
+static gboolean on_cpu_check(gpointer data);
+
+static void arm_cpu_check(struct exec *e, uint64_t left_ms)
+{
+        uint64_t wait = left_ms / ncpus();
+
+        if (wait < 10)
+                wait = 10;
+        e->cpu_timer = g_timeout_add(wait > G_MAXUINT ? G_MAXUINT : (guint)wait, on_cpu_check, e);
+}
+
+static gboolean on_cpu_check(gpointer data)
+{
+        struct exec *e = data;
+        uint64_t used = sbx_cg_cpu_us(&e->cg) / 1000;
+
+        e->cpu_timer = 0;
+        if (used < e->cfg.cpu_ms) {
+                arm_cpu_check(e, e->cfg.cpu_ms - used);
+        } else {
+                set_cause(e, CAUSE_CPU);
+                sbx_cg_kill(&e->cg);
+        }
         return G_SOURCE_REMOVE;
 }
 
@@ -190,11 +243,75 @@ static void on_child(GPid pid, gint status, gpointer data)
         maybe_finish(e);
 }
 
+/* The signal that ended the exec: its own, or the one a shell reports
+ * for its last command as exit code 128+N ("sh -c 'python3 big.py'"). */
+static int death_signal(int ws)
+{
+        if (WIFSIGNALED(ws))
+                return WTERMSIG(ws);
+        if (WIFEXITED(ws) && WEXITSTATUS(ws) > 128 && WEXITSTATUS(ws) < 128 + NSIG)
+                return WEXITSTATUS(ws) - 128;
+        return 0;
+}
+
+/* Exec cgroups whose killed processes have not left yet: removed from
+ * a timer, backing off, rather than waited for in the main loop. */
+static GSList *graves;
+static guint grave_timer, grave_rounds;
+
+static gboolean on_graves(gpointer data)
+{
+        (void)data;
+        for (GSList *l = graves, *next; l; l = next) {
+                next = l->next;
+                if (sbx_cg_try_remove(l->data) != -EBUSY) {
+                        g_free(l->data);
+                        graves = g_slist_delete_link(graves, l);
+                }
+        }
+        grave_timer = 0;
+        if (graves) {
+                grave_rounds++;
+                grave_timer = g_timeout_add(grave_rounds < 20 ? 5 : grave_rounds < 60 ? 100 : 1000,
+                                            on_graves, NULL);
+        }
+        return G_SOURCE_REMOVE;
+}
+
+static void bury(struct sbx_cg *cg)
+{
+        struct sbx_cg *dead = g_memdup2(cg, sizeof *cg);
+
+        memset(cg, 0, sizeof *cg);
+        sbx_cg_kill(dead);
+        graves = g_slist_prepend(graves, dead);
+        if (!grave_timer) {
+                grave_rounds = 0;
+                grave_timer = g_timeout_add(5, on_graves, NULL);
+        }
+}
+
+/* Shutdown: wait for every buried cgroup (sbx_cg_remove sleeps). */
+static void graves_flush(void)
+{
+        if (grave_timer)
+                g_source_remove(grave_timer);
+        grave_timer = 0;
+        for (GSList *l = graves; l; l = l->next) {
+                sbx_cg_remove(l->data);
+                g_free(l->data);
+        }
+        g_slist_free(graves);
+        graves = NULL;
+}
+
 /* The end reason, as docs/tree.md lists them. */
 static char *end_reason(struct exec *e, const struct sbx_cg_stats *st, const char **word)
 {
-        int ws = e->wstatus;
+        int ws = e->wstatus, sig = death_signal(ws);
         uint64_t cpu_ms = (st->cpu_user_us + st->cpu_sys_us) / 1000;
+        bool failed = !(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+        bool ours = e->cause == CAUSE_KILL || e->cause == CAUSE_SHUTDOWN;
 
         if (e->cause == CAUSE_VIOLATION) {
                 *word = "security-violation";
@@ -204,19 +321,23 @@ static char *end_reason(struct exec *e, const struct sbx_cg_stats *st, const cha
                 *word = "timeout";
                 return g_strdup("timeout");
         }
-        if (WIFEXITED(ws)) {
-                *word = "exited";
-                return g_strdup_printf("exited %d", WEXITSTATUS(ws));
+        /* A limit explains a failure unless we killed it ourselves: an
+         * OOM kill anywhere in the tree (the counter is the cgroup's),
+         * or the CPU budget used up (our check, or RLIMIT_CPU's XCPU
+         * and KILL). */
+        if (e->cause == CAUSE_CPU ||
+            (failed && !ours && (sig == SIGXCPU || sig == SIGKILL) &&
+             e->cfg.cpu_ms != SBX_MAX && cpu_ms + 50 >= e->cfg.cpu_ms && st->oom_kills == 0)) {
+                *word = "cpu-limit";
+                return g_strdup("cpu-limit");
         }
-        int sig = WIFSIGNALED(ws) ? WTERMSIG(ws) : SIGKILL;
-        if (sig == SIGKILL && st->oom_kills > 0 && e->cause != CAUSE_KILL) {
+        if (failed && !ours && st->oom_kills > 0) {
                 *word = "memory-limit";
                 return g_strdup("memory-limit");
         }
-        if ((sig == SIGXCPU || sig == SIGKILL) && e->cfg.cpu_ms != SBX_MAX &&
-            cpu_ms + 50 >= e->cfg.cpu_ms && e->cause != CAUSE_KILL) {
-                *word = "cpu-limit";
-                return g_strdup("cpu-limit");
+        if (WIFEXITED(ws)) {
+                *word = "exited";
+                return g_strdup_printf("exited %d", WEXITSTATUS(ws));
         }
         *word = "killed";
         return g_strdup_printf("killed %s", sbx_signal_name(sig));
@@ -255,6 +376,8 @@ static void exec_free(struct exec *e)
                 g_source_remove(e->timer);
         if (e->grace_timer)
                 g_source_remove(e->grace_timer);
+        if (e->cpu_timer)
+                g_source_remove(e->cpu_timer);
         if (e->child_src)
                 g_source_remove(e->child_src);
         if (e->dirfd >= 0)
@@ -276,7 +399,6 @@ static void finish(struct exec *e)
         uint64_t wall_ms = (sbx_mono_ns() - e->start_ns) / 1000000;
 
         sbx_cg_stats(&e->cg, &st);
-        sbx_cg_remove(&e->cg);
         if (e->stdin_keep >= 0) {
                 close(e->stdin_keep);
                 e->stdin_keep = -1;
@@ -313,6 +435,9 @@ static void finish(struct exec *e)
         sbx_write_atomic(e->dirfd, SBX_E_STATUS, status->str, status->len, 0644);
         g_string_truncate(status, status->len - 1);
         sbx_event(s->state_fd, s->dir_fd, s->name, "exec %u ended %s", e->n, status->str);
+        /* After the status: nobody waits for the rmdir. */
+        if (sbx_cg_try_remove(&e->cg) == -EBUSY)
+                bury(&e->cg);
         if (st.mem_high_events)
                 sbx_event(s->state_fd, s->dir_fd, s->name, "exec %u memory-high %llu", e->n,
                           (unsigned long long)st.mem_high_events);
@@ -389,6 +514,24 @@ unsigned exec_next_number(struct sup *s)
         return max + 1;
 }
 
+void exec_load_totals(struct sup *s)
+{
+        char *t = NULL;
+
+        if (sbx_read_file(s->dir_fd, SBX_F_METRICS, 1 << 16, &t, NULL) < 0)
+                return;
+        s->n_execs = sbx_cg_keyed(t, "execs");
+        s->cpu_user_ms = sbx_cg_keyed(t, "cpu_user_ms");
+        s->cpu_sys_ms = sbx_cg_keyed(t, "cpu_sys_ms");
+        s->mem_peak = sbx_cg_keyed(t, "mem_peak_bytes");
+        s->out_bytes = sbx_cg_keyed(t, "stdout_bytes");
+        s->err_bytes = sbx_cg_keyed(t, "stderr_bytes");
+        s->oom_kills = sbx_cg_keyed(t, "oom_kills");
+        s->violations = sbx_cg_keyed(t, "violations");
+        s->timeouts = sbx_cg_keyed(t, "timeouts");
+        free(t);
+}
+
 void exec_mark_lost(struct sup *s)
 {
         GDir *d;
@@ -434,33 +577,84 @@ static void fail_exec(struct sup *s, int dirfd, unsigned n, int err, const char 
         g_free(m);
 }
 
-static int make_exec_dir(struct sup *s, unsigned n, const char *body, size_t len, char **why)
+/* Create one file of a new exec directory.  The directory is not in
+ * place yet (execs/.N.tmp), so no one can see a half-written file and a
+ * plain write will do.  Returns the fd (kept open when keep) or -errno. */
+static int make_file(int dirfd, const char *name, const void *buf, size_t len, bool keep)
+{
+        int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        const char *p = buf;
+
+        if (fd < 0)
+                return -errno;
+        while (len > 0) {
+                ssize_t w = write(fd, p, len);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w < 0) {
+                        int e = -errno;
+                        close(fd);
+                        return e;
+                }
+                p += w;
+                len -= (size_t)w;
+        }
+        if (!keep) {
+                close(fd);
+                return 0;
+        }
+        return fd;
+}
+
+/* Build execs/.N.tmp with cmd, stdout, stderr, status "running" and the
+ * stdin FIFO, then rename it to execs/N.  Returns the directory's fd and
+ * the open stdout and stderr files, or -errno with *why. */
+static int make_exec_dir(struct sup *s, unsigned n, const char *body, size_t len,
+                         int *out, int *err, char **why)
 {
         char tmp[32], name[32];
+        const char *step;
         int fd, r;
 
+        *out = *err = -1;
         snprintf(tmp, sizeof tmp, ".%u.tmp", n);
         snprintf(name, sizeof name, "%u", n);
         if (mkdirat(s->execs_fd, tmp, 0755) < 0) {
-                *why = g_strdup_printf("mkdir execs/%s: %s", tmp, g_strerror(errno));
-                return -errno;
+                r = -errno;
+                *why = g_strdup_printf("mkdir execs/%s: %s", tmp, g_strerror(-r));
+                return r;
         }
         fd = openat(s->execs_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
-                *why = g_strdup_printf("open execs/%s: %s", tmp, g_strerror(errno));
-                return -errno;
-        }
-        if ((r = sbx_write_atomic(fd, SBX_E_CMD, body, len, 0644)) < 0 ||
-            (r = sbx_write_atomic(fd, SBX_E_STDOUT, "", 0, 0644)) < 0 ||
-            (r = sbx_write_atomic(fd, SBX_E_STDERR, "", 0, 0644)) < 0 ||
-            (r = sbx_write_atomic(fd, SBX_E_STATUS, "running\n", 8, 0644)) < 0 ||
-            (mkfifoat(fd, SBX_E_STDIN, 0622) < 0 && (r = -errno) < 0) ||
-            (renameat(s->execs_fd, tmp, s->execs_fd, name) < 0 && (r = -errno) < 0)) {
-                *why = g_strdup_printf("write execs/%u: %s", n, g_strerror(-r));
-                close(fd);
+                r = -errno;
+                *why = g_strdup_printf("open execs/%s: %s", tmp, g_strerror(-r));
                 return r;
         }
-        return fd;
+        if ((r = make_file(fd, SBX_E_CMD, body, len, false)) < 0) {
+                step = SBX_E_CMD;
+        } else if ((r = *out = make_file(fd, SBX_E_STDOUT, "", 0, true)) < 0) {
+                step = SBX_E_STDOUT;
+        } else if ((r = *err = make_file(fd, SBX_E_STDERR, "", 0, true)) < 0) {
+                step = SBX_E_STDERR;
+        } else if ((r = make_file(fd, SBX_E_STATUS, "running\n", 8, false)) < 0) {
+                step = SBX_E_STATUS;
+        } else if (mkfifoat(fd, SBX_E_STDIN, 0622) < 0) {
+                r = -errno;
+                step = "stdin FIFO";
+        } else if (renameat(s->execs_fd, tmp, s->execs_fd, name) < 0) {
+                r = -errno;
+                step = "rename into place";
+        } else {
+                return fd;
+        }
+        *why = g_strdup_printf("execs/%u: %s: %s", n, step, g_strerror(-r));
+        if (*out >= 0)
+                close(*out);
+        if (*err >= 0)
+                close(*err);
+        *out = *err = -1;
+        close(fd);
+        return r;
 }
 
 int exec_start(struct sup *s, const char *body, size_t len, char **why)
@@ -481,7 +675,8 @@ int exec_start(struct sup *s, const char *body, size_t len, char **why)
                 return r;
 
         unsigned n = s->next++;
-        int dirfd = make_exec_dir(s, n, body, len, why);
+        int outfd, errfd;
+        int dirfd = make_exec_dir(s, n, body, len, &outfd, &errfd, why);
         if (dirfd < 0)
                 return dirfd;
 
@@ -490,7 +685,9 @@ int exec_start(struct sup *s, const char *body, size_t len, char **why)
         e->n = n;
         e->dirfd = dirfd;
         e->cfg = cfg;
-        e->out.pipe = e->err.pipe = e->out.file = e->err.file = -1;
+        e->out.pipe = e->err.pipe = -1;
+        e->out.file = outfd;
+        e->err.file = errfd;
         e->stdin_keep = e->listener = -1;
         e->viol = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         e->start_ms = sbx_now_ms();
@@ -539,9 +736,7 @@ int exec_start(struct sup *s, const char *body, size_t len, char **why)
                 e->stdin_keep = openat(dirfd, SBX_E_STDIN, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
                 fcntl(in_rd, F_SETFL, 0);
         }
-        e->out.file = openat(dirfd, SBX_E_STDOUT, O_WRONLY | O_CLOEXEC);
-        e->err.file = openat(dirfd, SBX_E_STDERR, O_WRONLY | O_CLOEXEC);
-        if (in_rd < 0 || e->stdin_keep < 0 || e->out.file < 0 || e->err.file < 0 ||
+        if (in_rd < 0 || e->stdin_keep < 0 ||
             pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
                 err = errno;
                 reason = g_strdup_printf("open stdio: %s", g_strerror(err));
@@ -591,6 +786,11 @@ int exec_start(struct sup *s, const char *body, size_t len, char **why)
                 exec_free(e);
                 return (int)n;
         }
+        /* The helper has gone: the exec's own pids limit.  (It may have
+         * forked once more meanwhile; that process stays.) */
+        if (cfg.pids != SBX_MAX && (r = sbx_cg_set_pids(&e->cg, cfg.pids)) < 0)
+                sbx_event(s->state_fd, s->dir_fd, s->name, "error exec %u: set pids.max: %s",
+                          n, g_strerror(-r));
         e->out.pipe = outp[0];
         e->err.pipe = errp[0];
         g_unix_set_fd_nonblocking(e->out.pipe, TRUE, NULL);
@@ -603,6 +803,8 @@ int exec_start(struct sup *s, const char *body, size_t len, char **why)
         if (cfg.timeout_ms != SBX_MAX)
                 e->timer = g_timeout_add(cfg.timeout_ms > G_MAXUINT ? G_MAXUINT : (guint)cfg.timeout_ms,
                                          on_timeout, e);
+        if (cfg.cpu_ms != SBX_MAX)
+                arm_cpu_check(e, cfg.cpu_ms);
         g_hash_table_insert(s->execs, GUINT_TO_POINTER(n), e);
         sbx_event(s->state_fd, s->dir_fd, s->name, "exec %u started", n);
         return (int)n;
@@ -640,11 +842,16 @@ void exec_kill_all(struct sup *s, const char *reason)
 {
         GList *all = g_hash_table_get_values(s->execs);
 
+        /* Kill every exec before waiting for any: one exec's process may
+         * hold another's output pipe open (via /proc/N/fd). */
         for (GList *l = all; l; l = l->next) {
                 struct exec *e = l->data;
                 if (e->cause == CAUSE_NONE)
                         e->cause = CAUSE_SHUTDOWN;
                 sbx_cg_kill(&e->cg);
+        }
+        for (GList *l = all; l; l = l->next) {
+                struct exec *e = l->data;
                 if (e->child_src) {
                         g_source_remove(e->child_src);
                         e->child_src = 0;
@@ -669,4 +876,5 @@ void exec_kill_all(struct sup *s, const char *reason)
                 finish(e);
         }
         g_list_free(all);
+        graves_flush();
 }

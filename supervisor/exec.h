@@ -37,6 +37,10 @@ int exec_stdin_close(struct sup *s, unsigned n);
 /* Kill every running exec and wait for them (destroy, shutdown). */
 void exec_kill_all(struct sup *s, const char *reason);
 
+/* Sandbox totals as a previous supervisor left them in <dir>/metrics,
+ * so that a restart carries on counting. */
+void exec_load_totals(struct sup *s);
+
 /* Mark execs left "running" by a dead supervisor as lost. */
 void exec_mark_lost(struct sup *s);
 

@@ -64,7 +64,8 @@ static int rm_tree_at(int parent, const char *name)
 static void teardown_cgroups(void)
 {
         sbx_cg_remove(&S.sb.init_cg);
-        sbx_cg_remove(&S.sb.cg);
+        if (sbx_cg_remove(&S.sb.cg) == 0)
+                unlinkat(S.dir_fd, SBX_CG_RECORD, 0);
 }
 
 static int destroy(void)
@@ -247,6 +248,7 @@ static int start(char **why)
         }
         snprintf(path, sizeof path, "%d\n", (int)getpid());
         sbx_write_atomic(S.dir_fd, SBX_F_PID, path, strlen(path), 0644);
+        exec_load_totals(&S);
         exec_mark_lost(&S);
         S.next = exec_next_number(&S);
         if ((r = sbx_config_load(&cfg, S.dir, why)) < 0)
@@ -255,6 +257,9 @@ static int start(char **why)
                 return r;
         if ((r = sbx_cg_init(why)) < 0)
                 return r;
+        /* What a crashed predecessor left behind (its init is gone with
+         * it, PR_SET_PDEATHSIG). */
+        sbx_cg_clean_stale(S.dir_fd);
         /* Compile the filter now, once, so execs only install it. */
         if (cfg.seccomp != SBX_SECCOMP_OFF && !sbx_seccomp_program(cfg.seccomp, why))
                 return -EIO;
@@ -262,6 +267,9 @@ static int start(char **why)
                 teardown_cgroups();
                 return r;
         }
+        if ((r = sbx_cg_save(&S.sb.cg, S.dir_fd)) < 0)
+                sbx_event(S.state_fd, S.dir_fd, S.name, "error supervisor: record cgroups: %s",
+                          g_strerror(-r));
         snprintf(path, sizeof path, "%d\n", (int)S.sb.init_pid);
         sbx_write_atomic(S.dir_fd, SBX_F_INITPID, path, strlen(path), 0644);
         int ls = listen_sock(why);
@@ -308,6 +316,8 @@ int main(int argc, char **argv)
         }
         S.dir = g_strdup_printf("%s/%s", S.state_dir, S.name);
         signal(SIGPIPE, SIG_IGN);
+        /* The modes of the state's files are ours, not the starter's. */
+        umask(022);
         if (!fg) {
                 /* Detach: a new session, away from sbxfs, so it can die
                  * or be restarted while the sandbox runs on. */

@@ -122,8 +122,8 @@ static void __attribute__((noreturn)) init_main(int sync, int report, const char
                                                 const char *name, const struct sbx_config *cfg)
 {
         char c, *why = NULL;
+        sigset_t chld;
 
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* Wait until the supervisor has written our uid/gid maps; EOF
          * means it died. */
         if (read(sync, &c, 1) != 1)
@@ -131,21 +131,32 @@ static void __attribute__((noreturn)) init_main(int sync, int report, const char
         close(sync);
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
                 init_fail(report, "setresuid to root inside failed");
+        /* Only now: a change of uid clears the death signal.  Should the
+         * supervisor already be gone, the "ok" below fails (EPIPE). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                init_fail(report, "prctl PDEATHSIG failed");
         if (sethostname(name, strlen(name)) < 0)
                 init_fail(report, "sethostname failed");
         lo_up();
         if (sbx_mounts_build(dir, name, cfg, &why) < 0)
                 init_fail(report, why);
         prctl(PR_SET_NAME, "sbx-init");
+        /* SIGCHLD is ignored by default, so it would never wake a
+         * pause(): keep it blocked and take it with sigwaitinfo. */
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &chld, NULL);
         if (write(report, "ok\n", 3) != 3)
                 _exit(1);
-        close(report);
-        for (int fd = 0; fd < 3; fd++)
-                close(fd);
+        /* Keep nothing of the supervisor's: its state directory fds, the
+         * lock (which must go when the supervisor dies) and the rest. */
+        syscall(SYS_close_range, 0, ~0U, 0);
         /* pid 1: reap whatever is orphaned, forever. */
-        for (;;)
-                if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
-                        pause();
+        for (;;) {
+                while (waitpid(-1, NULL, WNOHANG) > 0)
+                        ;
+                sigwaitinfo(&chld, NULL);
+        }
 }
 
 static int write_map(pid_t pid, const char *file, uid_t base, char **why)

@@ -15,6 +15,8 @@
 
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "sbx/config.h"
 
 /* The compiled program for a mode.  Returns NULL for SBX_SECCOMP_OFF.
@@ -27,9 +29,14 @@ const struct sock_fprog *sbx_seccomp_program(enum sbx_seccomp_mode mode,
  * SECCOMP_FILTER_FLAG_NEW_LISTENER.  Returns the listener fd or -errno. */
 int sbx_seccomp_install(const struct sock_fprog *prog);
 
-/* Supervisor side: one notification is ready on listener fd.  Reads it,
- * names the syscall (e.g. "unshare") into name, and answers it with
- * EPERM.  Returns 0, or -errno (-ENOENT when the target is gone). */
-int sbx_seccomp_handle(int listener, char *name, size_t name_size);
+/* Supervisor side: one notification is ready on listener fd.  Reads it
+ * and names the syscall (e.g. "unshare") into name; *id is for the
+ * answer.  Returns 0, or -errno (-ENOENT when the target is gone). */
+int sbx_seccomp_recv(int listener, char *name, size_t name_size, uint64_t *id);
+
+/* Answer notification id with EPERM.  The caller may kill the process
+ * first, so that it never runs again after the denied call.  Returns 0
+ * (also when the target has gone meanwhile) or -errno. */
+int sbx_seccomp_deny(int listener, uint64_t id);
 
 #endif
