@@ -192,7 +192,7 @@ int main(int argc, char **argv)
         /* Threads only after daemonizing (it forks). */
         nodes_init();
         int r;
-        if ((r = wait_init()) < 0 || (r = notify_init()) < 0) {
+        if ((r = wait_init()) < 0 || (r = notify_init()) < 0 || (r = files_init()) < 0) {
                 fprintf(stderr, "sbxfs: start-up: %s\n", g_strerror(-r));
                 goto out_unmount;
         }

@@ -9,6 +9,8 @@
  *   T_CLOSE_WRITE  open(O_WRONLY) + close -> IN_OPEN, IN_CLOSE_WRITE
  *   T_MKDIR        mkdir                  -> IN_CREATE | IN_ISDIR
  *   T_RMDIR        rmdir                  -> IN_DELETE | IN_ISDIR
+ *   T_MKNOD        mknod(S_IFREG)         -> IN_CREATE
+ *   T_UNLINK       unlink                 -> IN_DELETE
  *
  * The operations' handlers know the thread by its tid (notify_is_self)
  * and answer without changing anything; for T_MKDIR the lookup of the
@@ -62,7 +64,13 @@ int notify_pretend(fuse_req_t req, const char *path)
 {
         if (!notify_is_self(req) || strcmp(path, cur_path) != 0)
                 return -1;
-        return cur_touch == T_MKDIR ? 1 : cur_touch == T_RMDIR ? 0 : -1;
+        return cur_touch == T_MKDIR || cur_touch == T_MKNOD ? 1 :
+               cur_touch == T_RMDIR || cur_touch == T_UNLINK ? 0 : -1;
+}
+
+bool notify_pretend_dir(void)
+{
+        return cur_touch == T_RMDIR;
 }
 
 static void *notify_thread(void *arg)
@@ -97,6 +105,12 @@ static void *notify_thread(void *arg)
                         break;
                 case T_RMDIR:
                         rmdir(full);
+                        break;
+                case T_MKNOD:
+                        mknod(full, S_IFREG | 0644, 0);
+                        break;
+                case T_UNLINK:
+                        unlink(full);
                         break;
                 }
                 cur_path[0] = '\0';

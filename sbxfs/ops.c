@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "sbxfs.h"
@@ -162,7 +163,17 @@ static const struct node *child(const struct node *dir, const char *name)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-        const struct node *dir = nd_of(parent), *nd;
+        const struct node *dir, *nd;
+
+        if (files_is(parent))
+                return fx_lookup(req, parent, name);
+        dir = nd_of(parent);
+        if (dir && dir->kind == K_BOX && strcmp(name, "files") == 0) {
+                struct box *b = box_find(dir->box);
+                if (!b)
+                        return (void)fuse_reply_err(req, ENOENT);
+                return files_lookup_root(req, b);
+        }
 
         if (!dir || !S_ISDIR(kinds[dir->kind].mode))
                 return (void)fuse_reply_err(req, ENOTDIR);
@@ -189,12 +200,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-        const struct node *nd = nd_of(ino);
+        const struct node *nd;
         struct stat st;
         int r;
 
         (void)fi;
-        if (!nd)
+        if (files_is(ino))
+                return fx_getattr(req, ino);
+        if (!(nd = nd_of(ino)))
                 return (void)fuse_reply_err(req, ENOENT);
         if ((r = fill_attr(nd, &st)) < 0)
                 return (void)fuse_reply_err(req, -r);
@@ -204,12 +217,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi)
 {
-        const struct node *nd = nd_of(ino);
+        const struct node *nd;
         struct handle *h = fi ? (struct handle *)fi->fh : NULL;
         struct stat st;
         int r;
 
-        if (!nd)
+        if (files_is(ino))
+                return fx_setattr(req, ino, attr, to_set, fi);
+        if (!(nd = nd_of(ino)))
                 return (void)fuse_reply_err(req, ENOENT);
         if (notify_is_self(req))
                 to_set = 0;
@@ -243,10 +258,13 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-        const struct node *nd = nd_of(ino);
+        const struct node *nd;
         struct box *b;
         char t[16];
 
+        if (files_is(ino))
+                return fx_readlink(req, ino);
+        nd = nd_of(ino);
         if (!nd || nd->kind != K_EXECS_LAST)
                 return (void)fuse_reply_err(req, EINVAL);
         if (!(b = box_find(nd->box)))
@@ -278,10 +296,13 @@ static gint cmp_uint(gconstpointer a, gconstpointer b)
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-        const struct node *nd = nd_of(ino);
+        const struct node *nd;
         struct box *b = NULL;
         size_t n;
 
+        if (files_is(ino))
+                return fx_opendir(req, ino, fi);
+        nd = nd_of(ino);
         if (!nd || !S_ISDIR(kinds[nd->kind].mode))
                 return (void)fuse_reply_err(req, ENOTDIR);
         if (!exists(nd))
@@ -300,6 +321,12 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
                 if (ch[i] == K_EXECS_LAST && !(b && box_last(b)))
                         continue;
                 dir_add(d, kinds[ch[i]].name, c);
+        }
+        if (nd->kind == K_BOX) {
+                /* files/ is a passthrough root; its real inode number is
+                 * given at lookup. */
+                struct node files = { .ino = FUSE_ROOT_ID, .kind = K_BOX };
+                dir_add(d, "files", &files);
         }
         if (nd->kind == K_ROOT) {
                 GPtrArray *names = box_list();
@@ -349,10 +376,12 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
         struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
-        char *buf = g_malloc(size);
+        char *buf;
         size_t used = 0;
 
-        (void)ino;
+        if (files_is(ino))
+                return fx_readdir(req, ino, size, off, fi);
+        buf = g_malloc(size);
         for (guint i = (guint)off; i < d->names->len; i++) {
                 struct stat st = { .st_ino = g_array_index(d->inos, fuse_ino_t, i),
                                    .st_mode = g_array_index(d->modes, mode_t, i) };
@@ -370,7 +399,8 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 {
         struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
 
-        (void)ino;
+        if (files_is(ino))
+                return fx_releasedir(req, fi);
         g_ptr_array_free(d->names, TRUE);
         g_array_free(d->inos, TRUE);
         g_array_free(d->modes, TRUE);
@@ -385,7 +415,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
         struct sbx_config c;
         int r;
 
-        (void)mode;
+        if (files_is(parent))
+                return fx_mkdir(req, parent, name, mode);
         if (!dir)
                 return (void)fuse_reply_err(req, ENOENT);
         if (notify_is_self(req)) {
@@ -416,6 +447,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
         char *why = NULL;
         int r;
 
+        if (files_is(parent))
+                return fx_unlink(req, parent, name, true);
         if (notify_is_self(req))
                 return (void)fuse_reply_err(req, 0);
         if (!dir || dir->kind != K_ROOT)
@@ -434,43 +467,137 @@ static void op_refuse(fuse_req_t req)
         fuse_reply_err(req, EPERM);
 }
 
+/* The synthetic tree takes no new names but sandboxes (mkdir); files/
+ * takes everything. */
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
 {
-        (void)p; (void)n; (void)m; (void)d;
+        if (files_is(p))
+                return fx_mknod(req, p, n, m, d);
         op_refuse(req);
 }
 
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 {
-        (void)p; (void)n;
+        if (files_is(p))
+                return fx_unlink(req, p, n, false);
         op_refuse(req);
 }
 
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
 {
-        (void)l; (void)p; (void)n;
+        if (files_is(p))
+                return fx_symlink(req, l, p, n);
         op_refuse(req);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np,
                       const char *nn, unsigned int f)
 {
-        (void)p; (void)n; (void)np; (void)nn; (void)f;
-        op_refuse(req);
+        if (files_is(p) && files_is(np))
+                return fx_rename(req, p, n, np, nn, f);
+        fuse_reply_err(req, files_is(p) || files_is(np) ? EXDEV : EPERM);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t np, const char *nn)
 {
-        (void)i; (void)np; (void)nn;
-        op_refuse(req);
+        if (files_is(i) && files_is(np))
+                return fx_link(req, i, np, nn);
+        fuse_reply_err(req, files_is(i) || files_is(np) ? EXDEV : EPERM);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
                       struct fuse_file_info *fi)
 {
-        (void)p; (void)n; (void)m; (void)fi;
+        if (files_is(p))
+                return fx_create(req, p, n, m, fi);
         /* Reached only for names that do not exist. */
         fuse_reply_err(req, EACCES);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+        if (files_is(ino))
+                fx_forget(ino, nlookup);
+        fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *fl)
+{
+        for (size_t i = 0; i < count; i++)
+                if (files_is(fl[i].ino))
+                        fx_forget(fl[i].ino, fl[i].nlookup);
+        fuse_reply_none(req);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+        struct statvfs sv = { .f_bsize = 4096, .f_namemax = 255 };
+
+        if (files_is(ino))
+                return fx_statfs(req, ino);
+        fuse_reply_statfs(req, &sv);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+        if (files_is(ino))
+                return fx_getxattr(req, ino, name, size);
+        fuse_reply_err(req, ENOTSUP);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+        if (files_is(ino))
+                return fx_listxattr(req, ino, size);
+        if (size == 0)
+                return (void)fuse_reply_xattr(req, 0);
+        fuse_reply_buf(req, NULL, 0);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+        if (files_is(ino))
+                return fx_setxattr(req, ino, name, value, size, flags);
+        fuse_reply_err(req, ENOTSUP);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+        if (files_is(ino))
+                return fx_removexattr(req, ino, name);
+        fuse_reply_err(req, ENOTSUP);
+}
+
+static void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+        if (files_is(ino))
+                return fx_flock(req, fi, op);
+        fuse_reply_err(req, 0);         /* nothing to lock in a ctl file */
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+                         struct fuse_file_info *fi)
+{
+        if (files_is(ino))
+                return fx_fallocate(req, mode, off, len, fi);
+        fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                     struct fuse_file_info *fi)
+{
+        if (files_is(ino))
+                return fx_lseek(req, off, whence, fi);
+        fuse_reply_err(req, ENOSYS);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+        (void)datasync;
+        if (files_is(ino))
+                return fx_fsyncdir(req, fi);
+        fuse_reply_err(req, 0);
 }
 
 /* ---- files ------------------------------------------------------------ */
@@ -515,11 +642,13 @@ static int open_clone(struct handle *h)
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-        const struct node *nd = nd_of(ino);
+        const struct node *nd;
         struct handle *h;
         int r = 0, err;
 
-        if (!nd)
+        if (files_is(ino))
+                return fx_open(req, ino, fi);
+        if (!(nd = nd_of(ino)))
                 return (void)fuse_reply_err(req, ENOENT);
         if (!exists(nd))
                 return (void)fuse_reply_err(req, ENOENT);
@@ -620,7 +749,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         struct handle *h = (struct handle *)(uintptr_t)fi->fh;
         int err;
 
-        (void)ino;
+        if (files_is(ino))
+                return fx_read(req, size, off, fi);
         switch (h->hk) {
         case H_SNAPSHOT:
                 if (off == 0) {         /* a re-read from the start: fresh */
@@ -730,11 +860,30 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         fuse_reply_write(req, (size_t)r);
 }
 
+/* Writes to files/ go straight from the FUSE buffer to the file (splice
+ * where the kernel allows); the synthetic files take a copy. */
+static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                         struct fuse_file_info *fi)
+{
+        if (files_is(ino))
+                return fx_write_buf(req, in, off, fi);
+        size_t size = fuse_buf_size(in);
+        struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
+        mem.buf[0].mem = g_malloc(size ? size : 1);
+        ssize_t n = fuse_buf_copy(&mem, in, 0);
+        if (n < 0)
+                fuse_reply_err(req, (int)-n);
+        else
+                op_write(req, ino, mem.buf[0].mem, (size_t)n, off, fi);
+        g_free(mem.buf[0].mem);
+}
+
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-        (void)ino;
+        if (files_is(ino))
+                return fx_flush(req, fi);
         /* A close of a ctl/exec with a script in it: the exec starts at
          * RELEASE (FLUSH comes once per close(), and bash closes before it
          * writes), but until then execs/last waits for it. */
@@ -756,7 +905,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         struct handle *h = (struct handle *)(uintptr_t)fi->fh;
         char line[64], *why = NULL;
 
-        (void)ino;
+        if (files_is(ino))
+                return fx_release(req, fi);
         if (h->hk == H_EXEC) {
                 if (h->eb.data->len > 0 && !h->eb.started && !h->eb.err)
                         ctl_exec_start(h->nd, &h->eb);
@@ -783,7 +933,8 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-        (void)ino; (void)datasync; (void)fi;
+        if (files_is(ino))
+                return fx_fsync(req, datasync, fi);
         fuse_reply_err(req, 0);
 }
 
@@ -792,8 +943,7 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
         struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
-        (void)ino;
-        if (h->hk != H_STREAM) {
+        if (files_is(ino) || h->hk != H_STREAM) {
                 if (ph)
                         fuse_pollhandle_destroy(ph);
                 return (void)fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
@@ -808,6 +958,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         (void)userdata;
         if (conn->capable & FUSE_CAP_SPLICE_WRITE)
                 conn->want |= FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE;
+        if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+                conn->want |= FUSE_CAP_FLOCK_LOCKS;
         conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 }
 
@@ -827,6 +979,18 @@ const struct fuse_lowlevel_ops sbxfs_ops = {
         .open       = op_open,
         .read       = op_read,
         .write      = op_write,
+        .write_buf  = op_write_buf,
+        .forget     = op_forget,
+        .forget_multi = op_forget_multi,
+        .statfs     = op_statfs,
+        .getxattr   = op_getxattr,
+        .listxattr  = op_listxattr,
+        .setxattr   = op_setxattr,
+        .removexattr = op_removexattr,
+        .flock      = op_flock,
+        .fallocate  = op_fallocate,
+        .lseek      = op_lseek,
+        .fsyncdir   = op_fsyncdir,
         .flush      = op_flush,
         .release    = op_release,
         .fsync      = op_fsync,

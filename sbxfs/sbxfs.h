@@ -161,7 +161,7 @@ void wait_wake(const char *box, unsigned exec);
 
 /* ---- notify.c --------------------------------------------------------- */
 
-enum touch { T_MODIFY, T_CLOSE_WRITE, T_MKDIR, T_RMDIR };
+enum touch { T_MODIFY, T_CLOSE_WRITE, T_MKDIR, T_RMDIR, T_MKNOD, T_UNLINK };
 int notify_init(void);
 /* Ask the notifier to make the VFS raise an event on path (relative to
  * the mount).  Coalesced; never blocks. */
@@ -172,5 +172,47 @@ bool notify_is_self(fuse_req_t req);
 /* For lookups by the notifier: 1 = answer "absent" (it is about to mkdir
  * the path), 0 = answer "present" (about to rmdir it), -1 = the truth. */
 int notify_pretend(fuse_req_t req, const char *path);
+bool notify_pretend_dir(void);  /* the "present" entry is a directory */
+
+/* ---- files.c ---------------------------------------------------------- */
+
+/* <box>/files/: the sandbox's / passed through (see files.c). */
+int files_init(void);
+bool files_is(fuse_ino_t ino);
+void files_lookup_root(fuse_req_t req, struct box *b);
+void fx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fx_forget(fuse_ino_t ino, uint64_t nlookup);
+void fx_getattr(fuse_req_t req, fuse_ino_t ino);
+void fx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+                struct fuse_file_info *fi);
+void fx_readlink(fuse_req_t req, fuse_ino_t ino);
+void fx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void fx_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fx_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void fx_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void fx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir);
+void fx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+               const char *newname, unsigned int flags);
+void fx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+               struct fuse_file_info *fi);
+void fx_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
+void fx_write_buf(fuse_req_t req, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi);
+void fx_flush(fuse_req_t req, struct fuse_file_info *fi);
+void fx_release(fuse_req_t req, struct fuse_file_info *fi);
+void fx_fsync(fuse_req_t req, int datasync, struct fuse_file_info *fi);
+void fx_flock(fuse_req_t req, struct fuse_file_info *fi, int op);
+void fx_fallocate(fuse_req_t req, int mode, off_t off, off_t len, struct fuse_file_info *fi);
+void fx_lseek(fuse_req_t req, off_t off, int whence, struct fuse_file_info *fi);
+void fx_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fx_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fx_releasedir(fuse_req_t req, struct fuse_file_info *fi);
+void fx_fsyncdir(fuse_req_t req, struct fuse_file_info *fi);
+void fx_statfs(fuse_req_t req, fuse_ino_t ino);
+void fx_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fx_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fx_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                 size_t size, int flags);
+void fx_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 #endif
