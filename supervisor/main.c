@@ -251,6 +251,10 @@ static int start(char **why)
         exec_load_totals(&S);
         exec_mark_lost(&S);
         S.next = exec_next_number(&S);
+        /* The operator's profiles, as sbxfs was told (-o profiles). */
+        const char *profiles = getenv("SBX_PROFILES");
+        if ((r = sbx_profiles_load(profiles ? profiles : SBX_PROFILES_PATH, why)) < 0)
+                return r;
         if ((r = sbx_config_load(&cfg, S.dir, why)) < 0)
                 return r;
         if ((r = sbx_uidbase_get(S.state_dir, S.dir, &uidbase, why)) < 0)
