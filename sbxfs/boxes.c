@@ -263,9 +263,9 @@ int box_create(const char *name, const char *config, char **why)
                 return r;
         }
         char *trust = strstr(config, "trust ");
-        sbx_event(fs.state_fd, -1, "-", "created %s%s%.*s", name, trust ? " trust=" : "",
+        struct box *b = box_find(name);
+        sbx_event(fs.state_fd, b ? b->dirfd : -1, name, "created%s%.*s", trust ? " trust=" : "",
                   trust ? (int)strcspn(trust + 6, "\n") : 0, trust ? trust + 6 : "");
-        box_find(name);
         return 0;
 }
 

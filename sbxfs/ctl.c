@@ -220,7 +220,9 @@ out:
 
 int ctl_exec_write(const struct node *nd, struct exec_buf *eb, const char *buf, size_t len)
 {
-        if (eb->started || eb->err) {
+        if (eb->err)
+                return -eb->err;        /* EFBIG stays EFBIG */
+        if (eb->started) {
                 box_error(nd->box, nd->path, EBUSY, "the exec has already started; open ctl/exec again");
                 return -EBUSY;
         }

@@ -34,6 +34,7 @@ struct handle {
         struct exec_buf eb;      /* ctl/exec */
         bool wrote;
         bool answered;           /* ctl/exec read-back given */
+        off_t pos;               /* streams: offset after the last read */
 };
 
 struct dirbuf {
@@ -764,7 +765,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         case H_CLONE: case H_ENV:
                 return reply_text(req, h->text, off, size);
         case H_STREAM:
-                return wait_read(req, h->nd, h->fd, off, size, fi->flags);
+                return wait_read(req, h->nd, h->fd, off, size, fi->flags, &h->pos);
         case H_EXEC: {
                 /* Read-back: start now and answer the exec number. */
                 int r = ctl_exec_start(h->nd, &h->eb);
@@ -948,9 +949,9 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
                         fuse_pollhandle_destroy(ph);
                 return (void)fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
         }
-        /* FUSE poll carries no offset: poll answers for "the whole stream
-         * so far", i.e. readable once anything is there or it ended. */
-        wait_poll(req, h->nd, h->fd, 0, ph);
+        /* FUSE poll carries no offset: readable means "a read after the
+         * last one would not block". */
+        wait_poll(req, h->nd, h->fd, h->pos, ph);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)

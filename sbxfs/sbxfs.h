@@ -13,6 +13,8 @@
  *   boxes.c    sandboxes: create, destroy, list, their supervisors
  *   wait.c     blocking reads: parked requests, poll, inotify on the state
  *   notify.c   raising inotify events on our own mount for watchers
+ *   ports.c    <box>/ports/: exposed ports, their state, readiness, tcp
+ *   router.c   the preview HTTP listener and the byte relay
  */
 #ifndef SBXFS_H
 #define SBXFS_H
@@ -35,6 +37,8 @@ enum kind {
         K_EXEC, K_EXEC_CMD, K_EXEC_STDIN, K_EXEC_STDOUT, K_EXEC_STDERR,
         K_EXEC_STATUS, K_EXEC_WAIT, K_EXEC_METRICS, K_EXEC_METRICS_JSON,
         K_EXEC_VIOLATIONS, K_EXEC_CTL,
+        K_BOX_PORTS, K_PORT, K_PORT_URL, K_PORT_TOKEN, K_PORT_STATUS,   /* ports.c */
+        K_PORT_READY, K_PORT_CTL, K_PORT_TCP,
         K_COUNT
 };
 
@@ -150,7 +154,7 @@ int wait_init(void);
 /* A read of a blocking file (stdout, stderr, events, wait) at off: answers
  * now or parks the request until there is something to answer. */
 void wait_read(fuse_req_t req, const struct node *nd, int fd, off_t off,
-               size_t size, int flags);
+               size_t size, int flags, off_t *pos);
 /* poll on a blocking file. */
 void wait_poll(fuse_req_t req, const struct node *nd, int fd, off_t off,
                struct fuse_pollhandle *ph);
@@ -214,5 +218,50 @@ void fx_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fx_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                  size_t size, int flags);
 void fx_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* ---- ports.c ---------------------------------------------------------- */
+
+/* Nodes of <box>/ports/ (K_PORT and below keep the port in node->exec). */
+bool ports_kind(enum kind k);
+char *ports_make_path(enum kind k, const char *box, unsigned port);
+const struct node *ports_child(const struct node *dir, const char *name);
+bool ports_exists(const struct node *nd);
+/* The exposed ports of box, sorted (GArray of unsigned). */
+GArray *ports_list(const char *box);
+/* mkdir/rmdir in ports/: 0 or -errno (the reason goes to events). */
+int ports_expose(const char *box, const char *name);
+int ports_unexpose(const char *box, const char *name);
+GString *ports_render(const struct node *nd, int *err);
+off_t ports_size(const struct node *nd);
+/* A write to ports/N/token or ports/N/ctl: bytes taken or -errno. */
+int ports_write(const struct node *nd, const char *buf, size_t len);
+/* A read of ports/N/ready: answered now or from a thread, later. */
+void ports_read(fuse_req_t req, const struct node *nd, off_t off, size_t size);
+/* After daemonizing: bring back the tcp forwards found in the state. */
+void ports_init(void);
+
+/* Routing helpers for router.c. */
+struct pstat;
+/* The exposure (box, port) if tok is its token (constant time), else NULL;
+ * the same NULL for an unknown box, port or token. */
+struct pstat *ports_route(const char *box, unsigned port, const char *tok);
+/* A TCP connection to 127.0.0.1:port inside box's network namespace
+ * (non-blocking fd), or -errno.  Waits at most timeout_ms. */
+int ports_connect(const char *box, unsigned port, int timeout_ms);
+/* Relay bytes between client and upstream until both sides are done
+ * (pre: bytes already read from the client, sent first); counted in ps.
+ * Closes neither fd. */
+void ports_relay(struct pstat *ps, int client, int upstream, const char *pre, size_t prelen);
+
+/* ---- router.c --------------------------------------------------------- */
+
+/* -o preview=ADDR:PORT ("off" disables; NULL: 127.0.0.1:8723, or an
+ * ephemeral port if that is taken).  Binds now (before daemonizing);
+ * returns 0 or -errno with a message on stderr. */
+int router_bind(const char *spec);
+/* Start serving (a thread); writes <state>/preview.addr. */
+int router_start(void);
+/* The listener's port, 0 when there is none. */
+unsigned router_port(void);
 
 #endif

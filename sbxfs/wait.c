@@ -34,6 +34,7 @@ struct parked {
         int fd;
         off_t off;
         size_t size;
+        off_t *pos;                     /* the handle's read position */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -96,8 +97,10 @@ static enum probe probe(const struct node *nd, int fd, off_t off, off_t *avail, 
         return ended ? P_EOF : P_NOTHING;
 }
 
-/* Answer req now if there is anything to answer; false to park. */
-static bool answer(fuse_req_t req, const struct node *nd, int fd, off_t off, size_t size, int flags)
+/* Answer req now if there is anything to answer; false to park.  *pos
+ * (when given) becomes the offset after what was answered, for poll. */
+static bool answer(fuse_req_t req, const struct node *nd, int fd, off_t off, size_t size,
+                   int flags, off_t *pos)
 {
         off_t avail = 0;
         int err = 0;
@@ -122,7 +125,10 @@ static bool answer(fuse_req_t req, const struct node *nd, int fd, off_t off, siz
                         }
                         return true;
                 }
-                struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)avail < size ? (size_t)avail : size);
+                size_t n = (size_t)avail < size ? (size_t)avail : size;
+                struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
+                if (pos)
+                        *pos = off + (off_t)n;
                 bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
                 bv.buf[0].fd = fd;
                 bv.buf[0].pos = off;
@@ -158,7 +164,8 @@ static void on_interrupt(fuse_req_t req, void *data)
  * reader may come before the inotify thread has seen the new exec). */
 static void watch_exec(const char *box, unsigned n);
 
-void wait_read(fuse_req_t req, const struct node *nd, int fd, off_t off, size_t size, int flags)
+void wait_read(fuse_req_t req, const struct node *nd, int fd, off_t off, size_t size, int flags,
+               off_t *pos)
 {
         if (nd->kind == K_EXEC_STDOUT || nd->kind == K_EXEC_STDERR || nd->kind == K_EXEC_WAIT)
                 watch_exec(nd->box, nd->exec);
@@ -166,12 +173,15 @@ void wait_read(fuse_req_t req, const struct node *nd, int fd, off_t off, size_t 
          * (and takes the lock itself). */
         fuse_req_interrupt_func(req, on_interrupt, NULL);
         pthread_mutex_lock(&lock);
-        if (!answer(req, nd, fd, off, size, flags)) {
+        if (!answer(req, nd, fd, off, size, flags, pos)) {
                 if (fuse_req_interrupted(req)) {
                         fuse_reply_err(req, EINTR);
                 } else {
                         struct parked *p = g_new0(struct parked, 1);
-                        *p = (struct parked){ .req = req, .nd = nd, .fd = fd, .off = off, .size = size };
+                        /* pos stays valid: the file cannot be released
+                         * while a read on it is in flight. */
+                        *p = (struct parked){ .req = req, .nd = nd, .fd = fd, .off = off,
+                                              .size = size, .pos = pos };
                         parked = g_list_prepend(parked, p);
                 }
         }
@@ -224,7 +234,7 @@ void wait_wake(const char *box, unsigned exec)
                                 continue;
                         fuse_lowlevel_notify_poll(p->ph);
                         fuse_pollhandle_destroy(p->ph);
-                } else if (!answer(p->req, p->nd, p->fd, p->off, p->size, 0)) {
+                } else if (!answer(p->req, p->nd, p->fd, p->off, p->size, 0, p->pos)) {
                         continue;
                 }
                 parked = g_list_delete_link(parked, l);
