@@ -17,7 +17,7 @@ SYSCONFDIR ?= /etc
 DESTDIR   ?=
 B         ?= build
 
-PKGS      := fuse3 libseccomp glib-2.0
+PKGS      := fuse3 libseccomp glib-2.0 gio-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
