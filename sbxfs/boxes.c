@@ -166,9 +166,12 @@ static int start_supervisor(const char *name, char **why)
                 sigprocmask(SIG_SETMASK, &none, NULL);
                 char *argv[] = { fs.supervisor, "--state", fs.state, "--name", (char *)name,
                                  "--ready-fd", "3", NULL };
-                if (fs.profiles)
-                        setenv("SBX_PROFILES", fs.profiles, 1);
-                execv(fs.supervisor, argv);
+                /* A small, known environment: nothing of the user's shell
+                 * reaches the sandbox. */
+                char *profiles = fs.profiles ? g_strdup_printf("SBX_PROFILES=%s", fs.profiles) : NULL;
+                char *envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                 "LANG=C.UTF-8", profiles, NULL };
+                execve(fs.supervisor, argv, envp);
                 dprintf(3, "error %s exec %s: %s\n", sbx_errno_name(errno), fs.supervisor,
                         g_strerror(errno));
                 _exit(127);

@@ -21,6 +21,7 @@
 
 #include "mounts.h"
 #include "sandbox.h"
+#include "workspace.h"
 #include "sbx/state.h"
 #include "sbx/util.h"
 
@@ -118,6 +119,8 @@ static void __attribute__((noreturn)) init_fail(int report, const char *why)
         _exit(1);
 }
 
+struct sbx_host_strings sbx_host_strings;
+
 static void __attribute__((noreturn)) init_main(int sync, int report, const char *dir,
                                                 const char *name, const struct sbx_config *cfg)
 {
@@ -141,6 +144,10 @@ static void __attribute__((noreturn)) init_main(int sync, int report, const char
         if (sbx_mounts_build(dir, name, cfg, &why) < 0)
                 init_fail(report, why);
         prctl(PR_SET_NAME, "sbx-init");
+        /* Code inside may read our /proc/1/cmdline and environ: leave
+         * nothing of the host there (state paths, sbxfs's environment). */
+        if (sbx_host_strings.start)
+                memset(sbx_host_strings.start, 0, sbx_host_strings.len);
         /* SIGCHLD is ignored by default, so it would never wake a
          * pause(): keep it blocked and take it with sigwaitinfo. */
         sigemptyset(&chld);
@@ -199,6 +206,11 @@ int sbx_sandbox_start(struct sbx_sandbox *sb, const char *dir, const char *name,
         if (mkdir(path, 0755) < 0 && errno != EEXIST) {
                 *why = g_strdup_printf("mkdir %s: %s", path, g_strerror(errno));
                 return -errno;
+        }
+        if (cfg->workspace != SBX_MAX) {
+                int w = sbx_workspace_mount(dir, cfg->workspace, uidbase, why);
+                if (w < 0)
+                        return w;
         }
         if (chown(path, uidbase, uidbase) < 0) {
                 *why = g_strdup_printf("chown %s: %s", path, g_strerror(errno));

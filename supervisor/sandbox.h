@@ -37,6 +37,14 @@ struct sbx_sandbox {
         struct sbx_cg init_cg;  /* <sandbox cgroup>/init */
 };
 
+/* Where main's argv and environ strings lie (one block on the stack),
+ * set by main; init wipes them. */
+struct sbx_host_strings {
+        char *start;
+        size_t len;
+};
+extern struct sbx_host_strings sbx_host_strings;
+
 /* Start init.  cfg gives the /tmp size and inode count.  On failure
  * returns -errno and sets *why. */
 int sbx_sandbox_start(struct sbx_sandbox *sb, const char *dir,

@@ -92,12 +92,16 @@ static const char *const allow_default[] = {
         "get_mempolicy", "set_mempolicy",
         /* Docker allows these on new kernels; strict mode drops them. */
         "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "personality",
-        "unshare", "setns", "clone",
+        /* Only without namespace flags (see build); unshare and setns are
+         * not allowed at all: Docker grants them with CAP_SYS_ADMIN only,
+         * and our execs have no capabilities.  Nested user namespaces are
+         * kernel attack surface no trust level needs. */
+        "clone",
 };
 
 /* Removed again for the strict profile (untrusted, low). */
 static const char *const strict_drop[] = {
-        "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "unshare", "setns",
+        "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
         "io_setup", "io_submit", "io_getevents", "io_pgetevents", "io_cancel", "io_destroy",
         "name_to_handle_at", "fanotify_mark", "memfd_secret", "landlock_create_ruleset",
         "landlock_add_rule", "landlock_restrict_self",
@@ -125,22 +129,82 @@ static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned 
         return r == -EOPNOTSUPP || r == -EDOM ? 0 : r;
 }
 
-/* ioctl is allowed except TIOCSTI and TIOCLINUX, which push input into a
- * terminal.  The kernel reads the request as 32 bits, so the comparison
- * masks the upper half (CVE-2019-10063: a request with high bits set).
- * libseccomp refuses rules whose action is the default (notify), and
- * cannot express "not equal under a mask" as an allow rule, so these two
- * get EPERM straight from the filter, unrecorded (docs/security.md). */
-static int add_ioctl(scmp_filter_ctx ctx)
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#ifndef AF_ALG
+#define AF_ALG 38
+#endif
+
+/* Export ctx as BPF into out (malloc'd, kept for the supervisor's life).
+ * libseccomp 2.5 exports only to an fd. */
+static int export(scmp_filter_ctx ctx, struct sock_fprog *out, char **why)
 {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *tmp = tmpfile();
+        int r;
+
+        if (!tmp) {
+                *why = g_strdup("tmpfile for the BPF export failed");
+                return -EIO;
+        }
+        r = seccomp_export_bpf(ctx, fileno(tmp));
+        if (r == 0) {
+                fseek(tmp, 0, SEEK_END);
+                len = (size_t)ftell(tmp);
+                rewind(tmp);
+                buf = malloc(len);
+                if (!buf || fread(buf, 1, len, tmp) != len)
+                        r = -EIO;
+        }
+        fclose(tmp);
+        if (r < 0) {
+                free(buf);
+                *why = g_strdup_printf("export BPF: %s", g_strerror(-r));
+                return r;
+        }
+        out->len = (unsigned short)(len / sizeof(struct sock_filter));
+        out->filter = (struct sock_filter *)buf;
+        return 0;
+}
+
+/* The guard: a second filter, stacked under the main one, for the few
+ * "deny when an argument matches under a mask" rules.  In one filter an
+ * unconditional allow of ioctl would override them (libseccomp keeps the
+ * broadest rule); stacked, the stricter verdict of the two wins.
+ *   ioctl TIOCSTI, TIOCLINUX: push input into a terminal.  The kernel
+ *     reads the request as 32 bits, so the mask ignores the upper half
+ *     (CVE-2019-10063: a request with high bits set).
+ *   socket AF_VSOCK: not network-namespaced, it reaches the hypervisor's
+ *     host side; AF_ALG: the kernel crypto API, a history of CVEs.
+ * These get their errno from the filter, unrecorded. */
+static struct sock_fprog guard;
+
+static int build_guard(char **why)
+{
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         struct scmp_arg_cmp sti[] = { SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI) };
         struct scmp_arg_cmp lnx[] = { SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX) };
-        int r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, sti);
+        struct scmp_arg_cmp vs[] = { SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_VSOCK) };
+        struct scmp_arg_cmp alg[] = { SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_ALG) };
+        int r;
 
-        if (r == 0)
-                r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, lnx);
-        if (r == 0)
-                r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 0, NULL);
+        if (!ctx) {
+                *why = g_strdup("seccomp_init failed");
+                return -ENOMEM;
+        }
+        if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 ||
+            (r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, sti)) < 0 ||
+            (r = add(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, lnx)) < 0 ||
+            (r = add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, vs)) < 0 ||
+            (r = add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), "socket", 1, alg)) < 0) {
+                *why = g_strdup_printf("seccomp guard rule: %s", g_strerror(-r));
+                seccomp_release(ctx);
+                return r;
+        }
+        r = export(ctx, &guard, why);
+        seccomp_release(ctx);
         return r;
 }
 
@@ -165,11 +229,7 @@ static int build(enum sbx_seccomp_mode mode, struct sock_fprog *out, char **why)
                 const char *n = allow_default[i];
                 if (strict && in_list(n, strict_drop, G_N_ELEMENTS(strict_drop)))
                         continue;
-                if (strcmp(n, "ioctl") == 0) {
-                        r = add_ioctl(ctx);
-                        continue;
-                }
-                if (strict && strcmp(n, "clone") == 0) {
+                if (strcmp(n, "clone") == 0) {
                         /* Plain fork and threads yes, new namespaces no. */
                         struct scmp_arg_cmp a[] = { SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0) };
                         r = add(ctx, SCMP_ACT_ALLOW, n, 1, a);
@@ -199,35 +259,10 @@ static int build(enum sbx_seccomp_mode mode, struct sock_fprog *out, char **why)
                 seccomp_release(ctx);
                 return r;
         }
-        /* Export the BPF once; each exec installs the same program.
-         * libseccomp 2.5 exports only to an fd. */
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *tmp = tmpfile();
-        if (!tmp) {
-                seccomp_release(ctx);
-                *why = g_strdup("tmpfile for the BPF export failed");
-                return -EIO;
-        }
-        r = seccomp_export_bpf(ctx, fileno(tmp));
-        if (r == 0) {
-                fseek(tmp, 0, SEEK_END);
-                len = (size_t)ftell(tmp);
-                rewind(tmp);
-                buf = malloc(len);
-                if (!buf || fread(buf, 1, len, tmp) != len)
-                        r = -EIO;
-        }
-        fclose(tmp);
+        /* Export the BPF once; each exec installs the same program. */
+        r = export(ctx, out, why);
         seccomp_release(ctx);
-        if (r < 0) {
-                free(buf);
-                *why = g_strdup_printf("export BPF: %s", g_strerror(-r));
-                return r;
-        }
-        out->len = (unsigned short)(len / sizeof(struct sock_filter));
-        out->filter = (struct sock_filter *)buf;
-        return 0;
+        return r;
 }
 
 const struct sock_fprog *sbx_seccomp_program(enum sbx_seccomp_mode mode, char **why)
@@ -237,6 +272,8 @@ const struct sock_fprog *sbx_seccomp_program(enum sbx_seccomp_mode mode, char **
         *why = NULL;
         if (mode == SBX_SECCOMP_OFF || mode > SBX_SECCOMP_STRICT)
                 return NULL;
+        if (!guard.filter && build_guard(why) < 0)
+                return NULL;
         if (!progs[mode].filter && build(mode, &progs[mode], why) < 0)
                 return NULL;
         return &progs[mode];
@@ -244,6 +281,9 @@ const struct sock_fprog *sbx_seccomp_program(enum sbx_seccomp_mode mode, char **
 
 int sbx_seccomp_install(const struct sock_fprog *prog)
 {
+        /* The guard first (no listener), then the main filter. */
+        if (guard.filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &guard) < 0)
+                return -errno;
         long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                           SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
         return fd < 0 ? -errno : (int)fd;
