@@ -70,7 +70,7 @@ $(B)/helpers/%: tests/helpers/%.c
 $(B)/unit-tests: $(UNIT_OBJ) $(SUP_LIBOBJ) $(B)/libsbx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(B)/obj/tests/unit/%.o: tests/unit/%.c
+$(B)/obj/tests/unit/%.o: tests/unit/%.c $(wildcard include/sbx/*.h sbxfs/*.h supervisor/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Isupervisor -Isbxfs -c -o $@ $<
 

@@ -24,7 +24,8 @@
 
 #define CLONE_ID_CHARS 20        /* 100 random bits, base32 */
 
-enum hkind { H_SNAPSHOT, H_STREAM, H_CTL, H_EXEC, H_ENV, H_STDIN, H_CLONE, H_NOP };
+enum hkind { H_SNAPSHOT, H_STREAM, H_CTL, H_EXEC, H_ENV, H_STDIN, H_CLONE, H_NOP,
+             H_PORT /* ports/N/ready: ports.c answers */ };
 
 struct handle {
         enum hkind hk;
@@ -69,6 +70,8 @@ static bool exists(const struct node *nd)
                 return false;
         if (nd->kind == K_EXECS_LAST)
                 return box_last(b) > 0;
+        if (ports_kind(nd->kind))
+                return ports_exists(nd);
         if (nd->exec)
                 return exec_exists(b, nd->exec);
         return true;
@@ -153,6 +156,8 @@ static const struct node *child(const struct node *dir, const char *name)
                         return node_get(ch[i], dir->box, dir->exec);
         if (dir->kind == K_ROOT && sbx_name_valid(name))
                 return node_get(K_BOX, name, 0);
+        if (dir->kind == K_BOX_PORTS)
+                return ports_child(dir, name);
         if (dir->kind == K_BOX_EXECS) {
                 char *end;
                 unsigned long v = strtoul(name, &end, 10);
@@ -234,7 +239,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
         if (to_set & FUSE_SET_ATTR_SIZE) {
                 switch (nd->kind) {
                 case K_ROOT_CTL: case K_BOX_CTL_EXEC: case K_BOX_CTL_KILL: case K_EXEC_CTL:
-                case K_BOX_CONFIG: case K_EXEC_STDIN:
+                case K_BOX_CONFIG: case K_EXEC_STDIN: case K_PORT_TOKEN: case K_PORT_CTL:
                         break;          /* ctl files: truncate is a no-op */
                 case K_BOX_ENV:
                         if (attr->st_size != 0)
@@ -367,6 +372,15 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
                         dir_add(d, name, node_get(K_EXEC, nd->box, u));
                 }
                 g_array_free(nums, TRUE);
+        } else if (nd->kind == K_BOX_PORTS && b) {
+                GArray *ports = ports_list(nd->box);
+                for (guint i = 0; i < ports->len; i++) {
+                        char name[16];
+                        unsigned u = g_array_index(ports, unsigned, i);
+                        snprintf(name, sizeof name, "%u", u);
+                        dir_add(d, name, node_get(K_PORT, nd->box, u));
+                }
+                g_array_free(ports, TRUE);
         }
         fi->fh = (uint64_t)(uintptr_t)d;
         fi->cache_readdir = 0;
@@ -426,6 +440,11 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
                         return (void)fuse_reply_err(req, ENOENT);
                 return reply_entry(req, nd);
         }
+        if (dir->kind == K_BOX_PORTS) {         /* expose a port (ports.c) */
+                if ((r = ports_expose(dir->box, name)) < 0)
+                        return (void)fuse_reply_err(req, -r);
+                return reply_entry(req, ports_child(dir, name));
+        }
         if (dir->kind != K_ROOT) {
                 box_error(dir->box, dir->path, EPERM, "only sandboxes can be made here");
                 return (void)fuse_reply_err(req, EPERM);
@@ -452,6 +471,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
                 return fx_unlink(req, parent, name, true);
         if (notify_is_self(req))
                 return (void)fuse_reply_err(req, 0);
+        if (dir && dir->kind == K_BOX_PORTS)    /* unexpose (ports.c) */
+                return (void)fuse_reply_err(req, -ports_unexpose(dir->box, name));
         if (!dir || dir->kind != K_ROOT)
                 return (void)fuse_reply_err(req, EPERM);
         if (!sbx_name_valid(name))
@@ -672,8 +693,16 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 h->hk = H_CLONE;
                 r = open_clone(h);
                 break;
-        case K_ROOT_CTL: case K_BOX_CTL_KILL: case K_EXEC_CTL:
+        case K_ROOT_CTL: case K_BOX_CTL_KILL: case K_EXEC_CTL: case K_PORT_CTL:
                 h->hk = H_CTL;
+                break;
+        case K_PORT_TOKEN:
+                h->hk = want_write(fi->flags) ? H_CTL : H_SNAPSHOT;
+                if (h->hk == H_SNAPSHOT && !(h->text = content_render(nd, &err)))
+                        r = -err;
+                break;
+        case K_PORT_READY:
+                h->hk = H_PORT;
                 break;
         case K_BOX_CTL_EXEC:
                 h->hk = H_EXEC;
@@ -758,12 +787,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                         GString *s = content_render(h->nd, &err);
                         if (!s)
                                 return (void)fuse_reply_err(req, err);
-                        g_string_free(h->text, TRUE);
+                        if (h->text)
+                                g_string_free(h->text, TRUE);
                         h->text = s;
                 }
                 return reply_text(req, h->text, off, size);
         case H_CLONE: case H_ENV:
                 return reply_text(req, h->text, off, size);
+        case H_PORT:
+                return ports_read(req, h->nd, off, size);
         case H_STREAM:
                 return wait_read(req, h->nd, h->fd, off, size, fi->flags, &h->pos);
         case H_EXEC: {
@@ -822,7 +854,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
         (void)ino;
         switch (h->hk) {
         case H_CTL:
-                r = ctl_write(h->nd, buf, size);
+                r = ports_kind(h->nd->kind) ? ports_write(h->nd, buf, size)
+                                            : ctl_write(h->nd, buf, size);
                 break;
         case H_EXEC:
                 r = ctl_exec_write(h->nd, &h->eb, buf, size);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "proxy.h"
 #include "seccomp.h"
 #include "sbx/protocol.h"
 #include "sbx/state.h"
@@ -47,6 +48,9 @@ struct exec {
         char violation[64];
         GHashTable *viol;       /* syscall name -> count */
         uint64_t n_viol;
+        /* the sandbox's network counters when the exec started: what
+         * changed until it ended is its share (see docs/trust-levels.md) */
+        uint64_t net0_req, net0_blocked, net0_in, net0_out, net0_noroute;
 };
 
 /* The first cause of the end wins, except a kill request: a signal the
@@ -343,17 +347,20 @@ static char *end_reason(struct exec *e, const struct sbx_cg_stats *st, const cha
         return g_strdup_printf("killed %s", sbx_signal_name(sig));
 }
 
-static void update_sandbox_metrics(struct sup *s)
+void exec_update_metrics(struct sup *s)
 {
         char *t = g_strdup_printf(
                 "execs %llu\nexecs_running %u\ncpu_user_ms %llu\ncpu_sys_ms %llu\n"
                 "mem_peak_bytes %llu\nstdout_bytes %llu\nstderr_bytes %llu\noom_kills %llu\n"
-                "violations %llu\ntimeouts %llu\n",
+                "violations %llu\ntimeouts %llu\nnet_requests %llu\nnet_blocked %llu\n"
+                "net_bytes_in %llu\nnet_bytes_out %llu\n",
                 (unsigned long long)s->n_execs, g_hash_table_size(s->execs),
                 (unsigned long long)s->cpu_user_ms, (unsigned long long)s->cpu_sys_ms,
                 (unsigned long long)s->mem_peak, (unsigned long long)s->out_bytes,
                 (unsigned long long)s->err_bytes, (unsigned long long)s->oom_kills,
-                (unsigned long long)s->violations, (unsigned long long)s->timeouts);
+                (unsigned long long)s->violations, (unsigned long long)s->timeouts,
+                (unsigned long long)s->net_requests, (unsigned long long)s->net_blocked,
+                (unsigned long long)s->net_bytes_in, (unsigned long long)s->net_bytes_out);
         sbx_write_atomic(s->dir_fd, SBX_F_METRICS, t, strlen(t), 0644);
         g_free(t);
 }
@@ -411,6 +418,16 @@ static void finish(struct exec *e)
                 g_string_append(status, " pids-limit");
         if (e->n_viol && e->cause != CAUSE_VIOLATION)
                 g_string_append(status, " security-violation");
+        /* Direct connections that found no route (they bypassed the
+         * proxy) count as blocked, once for the sandbox. */
+        uint64_t noroute = proxy_noroute_count(s);
+        if (noroute > s->noroute_seen) {
+                s->net_blocked += noroute - s->noroute_seen;
+                s->noroute_seen = noroute;
+        }
+        uint64_t n_blocked = s->net_blocked - e->net0_blocked;
+        if (n_blocked)
+                g_string_append(status, " network-blocked");
         bool sig = WIFSIGNALED(e->wstatus) && e->cause != CAUSE_TIMEOUT && e->cause != CAUSE_VIOLATION;
         char *m = g_strdup_printf(
                 "exec %u\nstart_ms %llu\nend_ms %llu\nwall_ms %llu\ncpu_user_ms %llu\n"
@@ -418,6 +435,7 @@ static void finish(struct exec *e)
                 "io_write_bytes %llu\nstdout_bytes %llu\nstderr_bytes %llu\n"
                 "stdout_dropped_bytes %llu\nstderr_dropped_bytes %llu\nexit_code %d\n"
                 "signal %s\noom_kills %llu\nviolations %llu\nthrottled_ms %llu\n"
+                "net_requests %llu\nnet_blocked %llu\nnet_bytes_in %llu\nnet_bytes_out %llu\n"
                 "reason %s\nstatus %s\n",
                 e->n, (unsigned long long)e->start_ms, (unsigned long long)end_ms,
                 (unsigned long long)wall_ms, (unsigned long long)(st.cpu_user_us / 1000),
@@ -429,7 +447,10 @@ static void finish(struct exec *e)
                 WIFEXITED(e->wstatus) ? WEXITSTATUS(e->wstatus) : -1,
                 sig || WIFSIGNALED(e->wstatus) ? sbx_signal_name(WTERMSIG(e->wstatus)) : "-",
                 (unsigned long long)st.oom_kills, (unsigned long long)e->n_viol,
-                (unsigned long long)(st.throttled_us / 1000), word, status->str);
+                (unsigned long long)(st.throttled_us / 1000),
+                (unsigned long long)(s->net_requests - e->net0_req), (unsigned long long)n_blocked,
+                (unsigned long long)(s->net_bytes_in - e->net0_in),
+                (unsigned long long)(s->net_bytes_out - e->net0_out), word, status->str);
         sbx_write_atomic(e->dirfd, SBX_E_METRICS, m, strlen(m), 0644);
         g_string_append_c(status, '\n');
         sbx_write_atomic(e->dirfd, SBX_E_STATUS, status->str, status->len, 0644);
@@ -452,7 +473,7 @@ static void finish(struct exec *e)
         s->violations += e->n_viol;
         s->timeouts += e->cause == CAUSE_TIMEOUT;
         g_hash_table_remove(s->execs, GUINT_TO_POINTER(e->n));
-        update_sandbox_metrics(s);
+        exec_update_metrics(s);
         g_free(m);
         g_free(reason);
         g_string_free(status, TRUE);
@@ -466,7 +487,7 @@ static void maybe_finish(struct exec *e)
 }
 
 /* The environment of every exec: small and clean, plus <dir>/env. */
-static char **make_env(struct sup *s, unsigned n)
+static char **make_env(struct sup *s, unsigned n, const struct sbx_config *cfg)
 {
         GPtrArray *a = g_ptr_array_new();
         char *text = NULL;
@@ -481,6 +502,16 @@ static char **make_env(struct sup *s, unsigned n)
         g_ptr_array_add(a, g_strdup("LANG=C.UTF-8"));
         g_ptr_array_add(a, g_strdup_printf("SBX_SANDBOX=%s", s->name));
         g_ptr_array_add(a, g_strdup_printf("SBX_EXEC=%u", n));
+        /* Egress goes through the supervisor's proxy on the sandbox's own
+         * loopback (proxy.c); with net none there is none to name. */
+        if (cfg->net != SBX_NET_NONE) {
+                static const char *const vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                                                    "https_proxy", "ALL_PROXY", "all_proxy" };
+                for (size_t i = 0; i < G_N_ELEMENTS(vars); i++)
+                        g_ptr_array_add(a, g_strdup_printf("%s=%s", vars[i], SBX_PROXY_URL));
+                g_ptr_array_add(a, g_strdup("NO_PROXY=localhost,127.0.0.1,::1"));
+                g_ptr_array_add(a, g_strdup("no_proxy=localhost,127.0.0.1,::1"));
+        }
         if (sbx_read_file(s->dir_fd, SBX_F_ENV, 1 << 20, &text, NULL) == 0) {
                 gchar **lines = g_strsplit(text, "\n", -1);
                 for (int i = 0; lines[i]; i++) {
@@ -529,6 +560,10 @@ void exec_load_totals(struct sup *s)
         s->oom_kills = sbx_cg_keyed(t, "oom_kills");
         s->violations = sbx_cg_keyed(t, "violations");
         s->timeouts = sbx_cg_keyed(t, "timeouts");
+        s->net_requests = sbx_cg_keyed(t, "net_requests");
+        s->net_blocked = sbx_cg_keyed(t, "net_blocked");
+        s->net_bytes_in = sbx_cg_keyed(t, "net_bytes_in");
+        s->net_bytes_out = sbx_cg_keyed(t, "net_bytes_out");
         free(t);
 }
 
@@ -693,6 +728,16 @@ int exec_start(struct sup *s, const char *body, size_t len, char **why)
         e->start_ms = sbx_now_ms();
         e->start_ns = sbx_mono_ns();
         s->n_execs++;
+        e->net0_req = s->net_requests;
+        e->net0_in = s->net_bytes_in;
+        e->net0_out = s->net_bytes_out;
+        /* direct attempts of earlier execs are not this one's */
+        uint64_t noroute = proxy_noroute_count(s);
+        if (noroute > s->noroute_seen) {
+                s->net_blocked += noroute - s->noroute_seen;
+                s->noroute_seen = noroute;
+        }
+        e->net0_blocked = s->net_blocked;
 
         /* argv: a #! script is run by the kernel itself; a command line
          * by sh -c, or sh FILE when too long for one argument. */
@@ -755,7 +800,7 @@ int exec_start(struct sup *s, const char *body, size_t len, char **why)
                 if (!filter)
                         err = EIO;
         }
-        char **envp = make_env(s, n);
+        char **envp = make_env(s, n, &cfg);
         if (!err) {
                 struct sbx_spawn sp = {
                         .argv = argv, .envp = envp, .stdin_fd = in_rd,

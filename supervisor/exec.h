@@ -23,7 +23,14 @@ struct sup {
         /* sandbox totals, kept in <dir>/metrics */
         uint64_t n_execs, cpu_user_ms, cpu_sys_ms, mem_peak, out_bytes, err_bytes,
                  oom_kills, violations, timeouts;
+        /* network (proxy.c): requests let out, refusals (by the proxy, and
+         * direct connections that found no route), bytes both ways */
+        uint64_t net_requests, net_blocked, net_bytes_in, net_bytes_out;
+        uint64_t noroute_seen;  /* OutNoRoutes already counted in net_blocked */
 };
+
+/* Rewrite <dir>/metrics from the totals. */
+void exec_update_metrics(struct sup *s);
 
 /* Start exec: returns its number (> 0), or -errno with *why. */
 int exec_start(struct sup *s, const char *body, size_t len, char **why);

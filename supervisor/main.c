@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "proxy.h"
 #include "seccomp.h"
+#include "workspace.h"
 #include "sbx/protocol.h"
 #include "sbx/state.h"
 #include "sbx/util.h"
@@ -71,9 +73,11 @@ static void teardown_cgroups(void)
 static int destroy(void)
 {
         S.destroying = true;
+        proxy_stop(&S);
         exec_kill_all(&S, "sandbox destroyed");
         sbx_sandbox_stop(&S.sb);
         teardown_cgroups();
+        sbx_workspace_umount(S.dir);
         int r = rm_tree_at(S.state_fd, S.name);
         if (r == 0)
                 sbx_event(S.state_fd, -1, S.name, "destroyed");
@@ -84,9 +88,11 @@ static gboolean on_term(gpointer data)
 {
         (void)data;
         /* Orderly stop: the state stays, the processes and cgroups go. */
+        proxy_stop(&S);
         exec_kill_all(&S, "supervisor stopped");
         sbx_sandbox_stop(&S.sb);
         teardown_cgroups();
+        sbx_workspace_umount(S.dir);
         unlinkat(S.dir_fd, SBX_F_SOCK, 0);
         g_main_loop_quit(S.loop);
         return G_SOURCE_REMOVE;
@@ -224,7 +230,7 @@ static int listen_sock(char **why)
 static int start(char **why)
 {
         struct sbx_config cfg;
-        char path[4096];
+        char path[4096], *pwhy = NULL;
         uid_t uidbase;
         int r;
 
@@ -274,6 +280,14 @@ static int start(char **why)
         if ((r = sbx_cg_save(&S.sb.cg, S.dir_fd)) < 0)
                 sbx_event(S.state_fd, S.dir_fd, S.name, "error supervisor: record cgroups: %s",
                           g_strerror(-r));
+        /* The egress proxy listens on the sandbox's 127.0.0.1:3128 whatever
+         * net says now (the config may change); without it the sandbox
+         * still runs, offline. */
+        if ((r = proxy_start(&S, &pwhy)) < 0) {
+                sbx_event(S.state_fd, S.dir_fd, S.name, "error supervisor: %s", pwhy);
+                g_free(pwhy);
+        }
+        S.noroute_seen = proxy_noroute_count(&S);
         snprintf(path, sizeof path, "%d\n", (int)S.sb.init_pid);
         sbx_write_atomic(S.dir_fd, SBX_F_INITPID, path, strlen(path), 0644);
         int ls = listen_sock(why);
@@ -301,6 +315,17 @@ int main(int argc, char **argv)
         };
         bool fg = false;
         int c;
+
+        /* argv and environ strings: one block, from argv[0] to the end of
+         * the last environment string (see sandbox.h). */
+        {
+                char *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+                for (char **e = environ; *e; e++)
+                        if (*e > argv[0] && *e + strlen(*e) + 1 > end)
+                                end = *e + strlen(*e) + 1;
+                sbx_host_strings.start = argv[0];
+                sbx_host_strings.len = (size_t)(end - argv[0]);
+        }
 
         while ((c = getopt_long(argc, argv, "s:n:r:fhV", opts, NULL)) != -1) {
                 switch (c) {

@@ -88,7 +88,7 @@ gone_checks() {         # NAME SUPERVISOR_PID HOW
         ok "$(! listed "$1"; echo $?)" "$3: ls no longer shows $1"
         ok "$( [ ! -e "$STATE/$1" ]; echo $?)" "$3: $1's state dir is gone"
         ok "$(wait_for "$SBX_T" eval "! sbx_alive $2"; echo $?)" "$3: $1's supervisor ($2) is gone"
-        is "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sbx-$1-*" 2>/dev/null)" "" \
+        is "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sbx-$1-$2" 2>/dev/null)" "" \
                 "$3: no cgroup sbx-$1-* remains"
         is "$(sbx_errno read "$MNT/$1/status")" ENOENT "$3: $1/status is ENOENT"
 }

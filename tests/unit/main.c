@@ -51,6 +51,8 @@ int main(void)
         srunner_add_suite(sr, config_suite());
         srunner_add_suite(sr, protocol_suite());
         srunner_add_suite(sr, cgroup_suite());
+        srunner_add_suite(sr, net_suite());
+        srunner_add_suite(sr, preview_suite());
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);

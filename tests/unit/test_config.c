@@ -317,7 +317,7 @@ START_TEST(config_format_round_trip)
         ck_assert_ptr_nonnull(strstr(text, "\nseccomp off\n"));
         ck_assert(g_str_has_suffix(text, "\non_violation kill\n"));
         gchar **lines = g_strsplit(text, "\n", -1);
-        ck_assert_uint_eq(g_strv_length(lines), 16);   /* 15 keys + "" */
+        ck_assert_uint_eq(g_strv_length(lines), 19);   /* 18 keys + "" (no allow/deny rules) */
         g_strfreev(lines);
         free(text);
 }

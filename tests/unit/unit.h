@@ -8,6 +8,8 @@ Suite *util_suite(void);
 Suite *config_suite(void);
 Suite *protocol_suite(void);
 Suite *cgroup_suite(void);
+Suite *net_suite(void);
+Suite *preview_suite(void);
 
 /* A fresh directory under $TMPDIR (or /tmp), and its removal with
  * everything in it.  The path is malloc'd. */
