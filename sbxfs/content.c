@@ -175,6 +175,8 @@ GString *content_render(const struct node *nd, int *err)
                 return s;
         }
         default:
+                if (ports_kind(nd->kind))
+                        return ports_render(nd, err);
                 return g_string_new("");
         }
 }
@@ -212,6 +214,6 @@ off_t content_size(const struct node *nd)
                 return n;
         }
         default:
-                return 0;
+                return ports_kind(nd->kind) ? ports_size(nd) : 0;
         }
 }

@@ -30,12 +30,14 @@ struct options {
         char *state;
         char *profiles;
         char *supervisor;
+        char *preview;          /* router.c */
 };
 
 static const struct fuse_opt option_spec[] = {
         { "state=%s", offsetof(struct options, state), 0 },
         { "profiles=%s", offsetof(struct options, profiles), 0 },
         { "supervisor=%s", offsetof(struct options, supervisor), 0 },
+        { "preview=%s", offsetof(struct options, preview), 0 },
         FUSE_OPT_END
 };
 
@@ -53,6 +55,8 @@ static void usage(const char *prog)
                "  -o state=DIR          state directory (default %s)\n"
                "  -o profiles=FILE      trust-level profiles (default %s)\n"
                "  -o supervisor=PATH    sbx-supervisor to run (default: beside sbxfs)\n"
+               "  -o preview=ADDR:PORT  preview URL listener (default 127.0.0.1:8723;\n"
+               "                        :0 for an ephemeral port; off to disable)\n"
                "  -h, --help            this text\n"
                "  -V, --version         the version\n"
                "\n"
@@ -178,6 +182,8 @@ int main(int argc, char **argv)
         pthread_cond_init(&fs.cond, &ca);
         fs.boxes = g_hash_table_new(g_str_hash, g_str_equal);
 
+        if (router_bind(o.preview) < 0)         /* before daemonizing: errors show */
+                return 1;
         fuse_opt_add_arg(&args, "-ofsname=sbxfs,subtype=sbxfs");
         fs.se = fuse_session_new(&args, &sbxfs_ops, sizeof sbxfs_ops, NULL);
         if (!fs.se)
@@ -197,6 +203,7 @@ int main(int argc, char **argv)
                 goto out_unmount;
         }
         box_restore_all();
+        router_start();                 /* ports/: forwards and preview URLs */
         sbx_event(fs.state_fd, -1, "-", "mounted %s", fs.mountpoint);
 
         struct fuse_loop_config *lc = fuse_loop_cfg_create();

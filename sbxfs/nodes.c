@@ -45,12 +45,20 @@ const struct kind_info kinds[K_COUNT] = {
         [K_EXEC_METRICS_JSON] = { "metrics.json", FILE_R,  NULL },
         [K_EXEC_VIOLATIONS]   = { "violations",   FILE_R,  SBX_E_VIOLATIONS },
         [K_EXEC_CTL]          = { "ctl",          FILE_W,  NULL },
+        [K_BOX_PORTS]         = { "ports",        DIR_RX,  NULL },      /* ports.c */
+        [K_PORT]              = { NULL,           DIR_RX,  NULL },
+        [K_PORT_URL]          = { "url",          FILE_R,  NULL },
+        [K_PORT_TOKEN]        = { "token",        S_IFREG | 0600, NULL },
+        [K_PORT_STATUS]       = { "status",       FILE_R,  NULL },
+        [K_PORT_READY]        = { "ready",        FILE_R,  NULL },
+        [K_PORT_CTL]          = { "ctl",          FILE_W,  NULL },
+        [K_PORT_TCP]          = { "tcp",          FILE_R,  NULL },
 };
 
 static const enum kind root_children[] = { K_ROOT_CTL, K_ROOT_CLONE, K_ROOT_EVENTS };
 static const enum kind box_children[] = {
         K_BOX_CTLDIR, K_BOX_CONFIG, K_BOX_ENV, K_BOX_STATUS, K_BOX_METRICS,
-        K_BOX_METRICS_JSON, K_BOX_EVENTS, K_BOX_EXECS,
+        K_BOX_METRICS_JSON, K_BOX_EVENTS, K_BOX_EXECS, K_BOX_PORTS,
 };
 static const enum kind ctldir_children[] = { K_BOX_CTL_EXEC, K_BOX_CTL_KILL };
 static const enum kind execs_children[] = { K_EXECS_LAST };
@@ -58,6 +66,9 @@ static const enum kind exec_children[] = {
         K_EXEC_CMD, K_EXEC_STDIN, K_EXEC_STDOUT, K_EXEC_STDERR, K_EXEC_STATUS,
         K_EXEC_WAIT, K_EXEC_METRICS, K_EXEC_METRICS_JSON, K_EXEC_VIOLATIONS,
         K_EXEC_CTL,
+};
+static const enum kind port_children[] = {
+        K_PORT_URL, K_PORT_TOKEN, K_PORT_STATUS, K_PORT_READY, K_PORT_CTL, K_PORT_TCP,
 };
 
 const enum kind *node_children(enum kind dir, size_t *n)
@@ -69,6 +80,7 @@ const enum kind *node_children(enum kind dir, size_t *n)
         case K_BOX_CTLDIR: RET(ctldir_children);
         case K_BOX_EXECS:  RET(execs_children);
         case K_EXEC:       RET(exec_children);
+        case K_PORT:       RET(port_children);
         default:           *n = 0; return NULL;
         }
 #undef RET
@@ -81,6 +93,8 @@ static GPtrArray *by_ino;       /* ino - 1 -> node */
 /* The path of a node below the mount: "box1/execs/3/stdout". */
 static char *make_path(enum kind k, const char *box, unsigned exec)
 {
+        if (ports_kind(k))
+                return ports_make_path(k, box, exec);
         switch (k) {
         case K_ROOT:
                 return g_strdup("");

@@ -27,6 +27,11 @@
  *       status                     one line, see SBX_STATUS_* below (atomic)
  *       metrics                    "key value" lines (atomic, at the end)
  *       violations                 "SYSCALL COUNT" lines (seccomp)
+ *     ports/<port>/                an exposed port (sbxfs only; 0700)
+ *       token                      its preview token, made at first use
+ *       tcp                        present while a raw TCP forward is on:
+ *                                  the host loopback port it listens on
+ *   <state>/preview.addr           "ADDR:PORT" of the preview listener
  *
  * Exec directories are built as execs/.<n>.tmp and renamed into place, so
  * a watcher of execs/ sees one IN_MOVED_TO per new exec and never a
@@ -51,6 +56,10 @@
 #define SBX_D_WORKSPACE        "workspace"
 #define SBX_D_EXECS            "execs"
 #define SBX_D_ROOT             ".root"   /* mount point for the new root */
+#define SBX_D_PORTS            "ports"   /* ports/<port>/ (sbxfs) */
+#define SBX_P_TOKEN            "token"
+#define SBX_P_TCP              "tcp"
+#define SBX_F_PREVIEW          "preview.addr"
 
 #define SBX_E_CMD              "cmd"
 #define SBX_E_STDIN            "stdin"
