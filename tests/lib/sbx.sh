@@ -144,17 +144,34 @@ sbx_start() {
         trap 'sbx_cleanup; exit 129' HUP
         # The watchdog: a hung step must fail the test, not block CI.  Bash
         # runs traps only between foreground commands, so it first ends the
-        # test shell's other children, then the shell itself.
+        # test shell's other children, then the shell itself.  A process
+        # stuck in a FUSE request that the daemon never answers cannot be
+        # killed at all; killing the daemon aborts the connection and frees
+        # it, so that comes next.
         local top=$$
         (
                 exec >/dev/null 2>&1 </dev/null
                 sleep "$SBX_TEST_TIMEOUT" &
-                wait $!
+                # A killed sleep is cleanup stopping us, not a timeout.
+                wait $! || exit 0
                 echo "watchdog: $SBX_TEST_TIMEOUT s" >>"$SBX_TMP/sbxfs.log"
+                ours() { grep -qs -- "$SBX_TMP" "/proc/$1/cmdline"; }
+                kids() {
+                        local p
+                        for p in $(ps -o pid= --ppid "$top"); do
+                                [ "$p" = "$BASHPID" ] && continue
+                                grep -qx -- "$p" "$SBX_TMP/daemon.pids" && continue
+                                echo "$p"
+                        done
+                }
                 kill -TERM "$top"
-                for p in $(ps -o pid= --ppid "$top"); do
-                        [ "$p" != "$BASHPID" ] && kill -TERM "$p"
-                done
+                for p in $(kids); do kill -TERM "$p"; done
+                sleep 3
+                [ -e "/proc/$top" ] || exit 0
+                echo "watchdog: killing sbxfs to free stuck requests" >>"$SBX_TMP/sbxfs.log"
+                for p in $(cat "$SBX_TMP/daemon.pids"); do ours "$p" && kill -KILL "$p"; done
+                sleep 3
+                for p in $(kids); do kill -KILL "$p"; done
         ) &
         _SBX_WATCHDOG=$!
         sbx_mount "$@" || bail_out "cannot mount sbxfs on $SBX_MNT: $(tail -n 5 "$SBX_TMP/sbxfs.log" 2>/dev/null)"
@@ -288,7 +305,7 @@ sbx_cleanup() {
         local sups
         sups=$(sort -un "$SBX_TMP/sup.pids" 2>/dev/null)
         for p in $sups; do
-                _sbx_our_sup "$p" && kill -TERM "$p" 2>/dev/null
+                _sbx_our_sup "$p" && kill -TERM "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null
         done
         for p in $sups; do
                 if _sbx_our_sup "$p" && ! wait_for 5 eval '! sbx_alive '"$p"; then
@@ -307,10 +324,14 @@ sbx_cleanup() {
                 done
         done
         if [ -n "$_SBX_WATCHDOG" ]; then
-                for p in $(ps -o pid= --ppid "$_SBX_WATCHDOG" 2>/dev/null); do
+                # The watchdog itself first: woken early, it would take the
+                # end of its sleep for a timeout.
+                local wkids
+                wkids=$(ps -o pid= --ppid "$_SBX_WATCHDOG" 2>/dev/null)
+                kill -TERM "$_SBX_WATCHDOG" 2>/dev/null
+                for p in $wkids; do
                         kill -TERM "$p" 2>/dev/null
                 done
-                kill -TERM "$_SBX_WATCHDOG" 2>/dev/null
                 wait "$_SBX_WATCHDOG" 2>/dev/null
         fi
         if [ "${TAP_FAILED:-0}" -gt 0 ] || [ "$rc" -ne 0 ]; then
