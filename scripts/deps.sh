@@ -24,11 +24,13 @@ BUILD_PKGS=(
 
 # Needed by `make check` and the demo: prove (perl), inotifywait, python3
 # for #! scripts and JSON checks, the tools the integration and security
-# tests drive, and man-db to check the man pages.
+# tests drive (chromium: the preview URL in a real browser; e2fsprogs:
+# mkfs.ext4 for size-limited workspaces), and man-db to check the man pages.
 TEST_PKGS=(
 	perl inotify-tools python3 curl iproute2 bubblewrap procps psmisc
 	git vim rsync socat util-linux coreutils findutils
-	jq strace attr file man-db
+	jq strace attr file man-db e2fsprogs
+	chromium
 )
 
 usage() {
