@@ -1,4 +1,5 @@
 /* util.c: names, atomic files, event lines, signals, clocks, random ids. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -275,4 +276,22 @@ int sbx_random_id(char *buf, size_t chars)
                 buf[i] = alphabet[raw[i] & 31];
         buf[chars] = '\0';
         return 0;
+}
+
+int sbx_rm_tree_at(int parent, const char *name)
+{
+        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+        DIR *d = fdopendir(fd);
+        struct dirent *de;
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                        sbx_rm_tree_at(fd, de->d_name);
+        closedir(d);
+        return unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
 }

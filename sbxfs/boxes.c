@@ -213,27 +213,6 @@ static int start_supervisor(const char *name, char **why)
         return -EIO;
 }
 
-/* Remove a directory tree without following symlinks (the workspace is
- * the sandbox's and may hold anything). */
-static void rm_tree_at(int parent, const char *name)
-{
-        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                unlinkat(parent, name, 0);
-                return;
-        }
-        DIR *d = fdopendir(fd);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        rm_tree_at(fd, de->d_name);
-        if (d)
-                closedir(d);
-        else
-                close(fd);
-        unlinkat(parent, name, AT_REMOVEDIR);
-}
-
 int box_create(const char *name, const char *config, char **why)
 {
         int r;
@@ -256,13 +235,13 @@ int box_create(const char *name, const char *config, char **why)
                 *why = g_strdup_printf("writing the config: %s", g_strerror(-r));
                 if (dfd >= 0)
                         close(dfd);
-                rm_tree_at(fs.state_fd, name);
+                sbx_rm_tree_at(fs.state_fd, name);
                 return r;
         }
         close(dfd);
         r = start_supervisor(name, why);
         if (r < 0) {
-                rm_tree_at(fs.state_fd, name);
+                sbx_rm_tree_at(fs.state_fd, name);
                 return r;
         }
         char *trust = strstr(config, "trust ");
@@ -287,7 +266,7 @@ int box_destroy(const char *name, char **why)
                 /* No supervisor (it died): nothing runs; remove the state. */
                 g_free(*why);
                 *why = NULL;
-                rm_tree_at(fs.state_fd, name);
+                sbx_rm_tree_at(fs.state_fd, name);
                 sbx_event(fs.state_fd, -1, name, "destroyed (no supervisor)");
                 r = 0;
         }

@@ -46,23 +46,6 @@ static void ready(int err, const char *why)
         ready_fd = -1;
 }
 
-/* Remove a directory tree without ever following a symlink: the
- * workspace is the sandbox's, and may hold anything. */
-static int rm_tree_at(int parent, const char *name)
-{
-        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-        DIR *d = fdopendir(fd);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        rm_tree_at(fd, de->d_name);
-        if (d)
-                closedir(d);
-        return unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? -errno : 0;
-}
-
 static void teardown_cgroups(void)
 {
         sbx_cg_remove(&S.sb.init_cg);
@@ -78,7 +61,7 @@ static int destroy(void)
         sbx_sandbox_stop(&S.sb);
         teardown_cgroups();
         sbx_workspace_umount(S.dir);
-        int r = rm_tree_at(S.state_fd, S.name);
+        int r = sbx_rm_tree_at(S.state_fd, S.name);
         if (r == 0)
                 sbx_event(S.state_fd, -1, S.name, "destroyed");
         return r;

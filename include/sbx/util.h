@@ -18,6 +18,10 @@ bool sbx_name_valid(const char *name);
 int sbx_write_atomic(int dirfd, const char *name, const void *buf, size_t len,
                      mode_t mode);
 
+/* Remove dirfd/name and everything below it, never following a symlink
+ * (a sandbox's workspace may hold anything).  Returns 0 or -errno. */
+int sbx_rm_tree_at(int dirfd, const char *name);
+
 /* Read a whole small file (at most max bytes) into a malloc'd,
  * NUL-terminated buffer.  Returns 0 or -errno (-EFBIG if larger). */
 int sbx_read_file(int dirfd, const char *name, size_t max, char **out,
