@@ -262,7 +262,7 @@ int box_destroy(const char *name, char **why)
                 return -ENOENT;
         }
         r = box_call(b, "destroy", NULL, 0, NULL, 0, why);
-        if (r == -ECONNREFUSED || r == -ENOENT) {
+        if (r == -EIO) {
                 /* No supervisor (it died): nothing runs; remove the state. */
                 g_free(*why);
                 *why = NULL;
@@ -288,9 +288,23 @@ int box_call(struct box *b, const char *line, const void *body, size_t len,
 
         snprintf(dir, sizeof dir, "%s/%s", fs.state, b->name);
         fd = sbx_proto_connect(dir);
+        if ((fd == -ECONNREFUSED || fd == -ENOENT) && !b->gone &&
+            faccessat(b->dirfd, ".", F_OK, 0) == 0) {
+                /* The supervisor died (killed, OOM, host trouble): the
+                 * sandbox's state is all on disk, so start a new one,
+                 * which also removes what the old one left, and go on. */
+                char *swhy = NULL;
+                int r2 = start_supervisor(b->name, &swhy);
+                if (r2 == 0)
+                        sbx_event(fs.state_fd, b->dirfd, b->name, "supervisor restarted");
+                else
+                        box_error(b->name, "supervisor", -r2, swhy);
+                g_free(swhy);
+                fd = sbx_proto_connect(dir);
+        }
         if (fd < 0) {
                 *why = g_strdup_printf("supervisor not answering: %s", g_strerror(-fd));
-                return fd;
+                return -EIO;
         }
         r = sbx_proto_call(fd, line, body, len, buf, sizeof buf);
         close(fd);

@@ -110,7 +110,7 @@ static bool handle(int fd)
         int r;
 
         if (strcmp(verb, "ping") == 0 && nw == 1) {
-                sbx_proto_reply_ok(fd, "%d", (int)getpid());
+                sbx_proto_reply_ok(fd, "%d %u", (int)getpid(), g_hash_table_size(S.execs));
         } else if (strcmp(verb, "exec") == 0 && nw == 2) {
                 char *end;
                 unsigned long long len = strtoull(w[1], &end, 10);

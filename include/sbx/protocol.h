@@ -6,7 +6,7 @@
  * socket can be driven by hand:  socat - UNIX-CONNECT:<state>/box1/sock
  *
  * Requests
- *   ping                      -> ok PID
+ *   ping                      -> ok PID RUNNING  (running execs)
  *   exec LEN                  followed by exactly LEN bytes (the script);
  *                             -> ok N          (exec number)
  *   kill N [SIGNAL]           signal exec N's whole process tree
