@@ -46,7 +46,7 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/obj/%.o)
 HELPERS   := $(HELPER_SRC:tests/helpers/%.c=$(B)/helpers/%)
 
 .PHONY: all check unit integration security bench install uninstall clean deps asan
-all: $(B)/sbxfs $(B)/sbx-supervisor $(HELPERS)
+all: $(B)/sbxfs $(B)/sbx-supervisor $(B)/sbx-init $(HELPERS)
 
 $(B)/obj/%.o: %.c $(wildcard include/sbx/*.h sbxfs/*.h supervisor/*.h)
 	@mkdir -p $(dir $@)
@@ -60,6 +60,12 @@ $(B)/sbxfs: $(FS_OBJ) $(B)/libsbx.a
 
 $(B)/sbx-supervisor: $(SUP_OBJ) $(B)/libsbx.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# pid 1 of every sandbox: static, so that it needs nothing inside and
+# its pages are shared by all sandboxes.
+$(B)/sbx-init: init/sbx-init.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 
 # Small C programs the tests run (inside sandboxes they are compiled
 # statically so they need nothing from the sandbox's /usr beyond libc).
@@ -104,13 +110,13 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	           $(DESTDIR)$(SYSCONFDIR)/sbxfs
-	install -m 755 $(B)/sbxfs $(B)/sbx-supervisor $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/sbxfs $(B)/sbx-supervisor $(B)/sbx-init $(DESTDIR)$(BINDIR)/
 	install -m 644 docs/sbxfs.1 docs/sbx-supervisor.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 docs/sbxfs.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 docs/profiles.conf $(DESTDIR)$(SYSCONFDIR)/sbxfs/profiles.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/sbxfs $(DESTDIR)$(BINDIR)/sbx-supervisor \
+	rm -f $(DESTDIR)$(BINDIR)/sbxfs $(DESTDIR)$(BINDIR)/sbx-supervisor $(DESTDIR)$(BINDIR)/sbx-init \
 	      $(DESTDIR)$(MANDIR)/man1/sbxfs.1 $(DESTDIR)$(MANDIR)/man1/sbx-supervisor.1 \
 	      $(DESTDIR)$(MANDIR)/man5/sbxfs.5
 

@@ -121,6 +121,32 @@ static void __attribute__((noreturn)) init_fail(int report, const char *why)
 
 struct sbx_host_strings sbx_host_strings;
 
+/* sbx-init, opened once (see init/sbx-init.c); -1 when not installed. */
+static int init_exe_fd = -1;
+
+static void open_init_exe(void)
+{
+        char self[4096];
+        ssize_t n;
+
+        if (init_exe_fd >= 0)
+                return;
+        const char *env = getenv("SBX_INIT");
+        if (env) {
+                init_exe_fd = open(env, O_PATH | O_CLOEXEC);
+                return;
+        }
+        n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0)
+                return;
+        self[n] = '\0';
+        char *dir = g_path_get_dirname(self);
+        char *p = g_build_filename(dir, "sbx-init", NULL);
+        init_exe_fd = open(p, O_PATH | O_CLOEXEC);
+        g_free(dir);
+        g_free(p);
+}
+
 static void __attribute__((noreturn)) init_main(int sync, int report, const char *dir,
                                                 const char *name, const struct sbx_config *cfg)
 {
@@ -157,8 +183,17 @@ static void __attribute__((noreturn)) init_main(int sync, int report, const char
                 _exit(1);
         /* Keep nothing of the supervisor's: its state directory fds, the
          * lock (which must go when the supervisor dies) and the rest. */
-        syscall(SYS_close_range, 0, ~0U, 0);
-        /* pid 1: reap whatever is orphaned, forever. */
+        if (init_exe_fd > 0)
+                syscall(SYS_close_range, 0, (unsigned)init_exe_fd - 1, 0);
+        syscall(SYS_close_range, (unsigned)init_exe_fd + 1, ~0U, 0);
+        /* Become sbx-init (no heap, argv or environment of ours); the fd
+         * was opened before pivot_root, so the path need not exist here. */
+        if (init_exe_fd >= 0) {
+                char *argv[] = { "sbx-init", NULL }, *envp[] = { NULL };
+                syscall(SYS_execveat, init_exe_fd, "", argv, envp, AT_EMPTY_PATH);
+                close(init_exe_fd);
+        }
+        /* No sbx-init: reap whatever is orphaned ourselves, forever. */
         for (;;) {
                 while (waitpid(-1, NULL, WNOHANG) > 0)
                         ;
@@ -216,6 +251,7 @@ int sbx_sandbox_start(struct sbx_sandbox *sb, const char *dir, const char *name,
                 *why = g_strdup_printf("chown %s: %s", path, g_strerror(errno));
                 return -errno;
         }
+        open_init_exe();
         int r = sbx_cg_create_sandbox(&sb->cg, name, why);
         if (r < 0)
                 return r;
