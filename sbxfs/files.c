@@ -12,10 +12,9 @@
  *
  * The one way out would be the caller's own kernel following a symlink
  * we return: readlink therefore rewrites targets that are absolute, or
- * that climb above the sandbox's root, to MNT/<box>/files/<target>, so a
- * link resolves inside this sandbox's files/ and nowhere else.  Relative
- * links that stay inside are returned as they are (git, tar, rsync see
- * them unchanged).  /proc, /dev and /sys are not shown: through them a
+ * hold a "..", to MNT/<box>/files/<target resolved lexically>, so no link
+ * we return has a way up and every one resolves inside this sandbox's
+ * files/.  Relative links of plain names are returned as they are.  /proc, /dev and /sys are not shown: through them a
  * host user's write could reach kernel or device state.
  *
  * Ownership: what is created through files/ is chowned to the sandbox's
@@ -37,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -76,6 +76,44 @@ static GPtrArray *table;                /* ino - FILES_BASE -> finode (or NULL) 
 static GHashTable *by_key;              /* "box:dev:ino" -> finode */
 static GHashTable *by_wd;               /* wd -> finode (directories) */
 static int ino_fd = -1;
+static GHashTable *echoes;              /* "box/files/path" -> expiry (mono µs) */
+
+#define ECHO_US 1000000                 /* how long a change of ours is ours */
+
+/* A change made through files/ shows up again on the backing directory;
+ * the VFS has already told watchers of this mount, so the echo is not
+ * replayed (one CREATE per create, not two). */
+static void echo_note(const char *box, const char *path)
+{
+        char *key = g_strdup_printf("%s/files/%s", box, path);
+        pthread_mutex_lock(&lock);
+        g_hash_table_replace(echoes, key, (gpointer)(intptr_t)(g_get_monotonic_time() + ECHO_US));
+        pthread_mutex_unlock(&lock);
+}
+
+static void echo_note_child(const struct finode *p, const char *name)
+{
+        char *cp = *p->path ? g_strdup_printf("%s/%s", p->path, name) : g_strdup(name);
+        echo_note(p->box, cp);
+        g_free(cp);
+}
+
+/* Called with lock held. */
+static bool echo_is_ours(const char *key)
+{
+        gpointer v;
+        gint64 now = g_get_monotonic_time();
+
+        if (g_hash_table_size(echoes) > 4096) {         /* prune */
+                GHashTableIter it;
+                gpointer k;
+                g_hash_table_iter_init(&it, echoes);
+                while (g_hash_table_iter_next(&it, &k, &v))
+                        if ((gint64)(intptr_t)v < now)
+                                g_hash_table_iter_remove(&it);
+        }
+        return g_hash_table_lookup_extended(echoes, key, NULL, &v) && (gint64)(intptr_t)v >= now;
+}
 
 bool files_is(fuse_ino_t ino)
 {
@@ -138,10 +176,23 @@ static uid_t unmap_id(const struct finode *f, uid_t shown, uid_t owner)
         return shown < UID_RANGE ? f->uidbase + shown : shown;
 }
 
+/* New files are made with the sandbox root's fs ids: they belong to it
+ * (so code inside can change them), and a tmpfs mounted inside the
+ * sandbox's user namespace refuses owners it cannot map (EOVERFLOW), such
+ * as host root.  fsuid is per thread: this worker only, for one call. */
+static void as_sandbox(const struct finode *p, bool on)
+{
+        setfsgid(on ? p->uidbase : fs.gid);
+        setfsuid(on ? p->uidbase : fs.uid);
+}
+
 static void own(const struct finode *parent, const char *name)
 {
         /* Failure leaves the file host-owned but still usable from here;
          * code inside would see it as nobody's. */
+        struct stat st;
+        if (fstatat(parent->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid == parent->uidbase)
+                return;
         if (fchownat(parent->fd, name, parent->uidbase, parent->uidbase, AT_SYMLINK_NOFOLLOW) < 0)
                 box_error(parent->box, "files", errno, "chown of a new file failed");
 }
@@ -216,7 +267,11 @@ static int fill_stat(const struct finode *f, struct stat *st)
 {
         if (fstatat(f->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
-        st->st_ino = f->ino;
+        /* The file's own inode number (mixed with its device, since files/
+         * spans several file systems), not our node id: node ids change
+         * when the kernel forgets an inode, and cp, tar and vim compare
+         * st_ino across calls. */
+        st->st_ino = f->hino ^ ((uint64_t)(f->dev & 0xffffff) << 40);
         map_ids(f, st);
         return 0;
 }
@@ -407,6 +462,8 @@ void fx_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
         }
         if (r < 0)
                 return (void)fuse_reply_err(req, -r);
+        if (valid)
+                echo_note(f->box, f->path);
         fx_getattr(req, ino);
 }
 
@@ -437,25 +494,15 @@ static char *resolve_inside(const char *dir, const char *target)
         return r;
 }
 
-/* Does a relative target climb above the root from dir? */
-static bool climbs_out(const char *dir, const char *target)
+/* Does target have a ".." component? */
+static bool has_dotdot(const char *target)
 {
-        int depth = 0;
-        gchar **d = g_strsplit(dir, "/", -1);
-        for (gchar **c = d; *c; c++)
-                if (**c)
-                        depth++;
-        g_strfreev(d);
         gchar **t = g_strsplit(target, "/", -1);
-        bool out = false;
-        for (gchar **c = t; *c && !out; c++) {
-                if (strcmp(*c, "..") == 0)
-                        out = --depth < 0;
-                else if (**c && strcmp(*c, ".") != 0)
-                        depth++;
-        }
+        bool r = false;
+        for (gchar **c = t; *c && !r; c++)
+                r = strcmp(*c, "..") == 0;
         g_strfreev(t);
-        return out;
+        return r;
 }
 
 void fx_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -473,7 +520,12 @@ void fx_readlink(fuse_req_t req, fuse_ino_t ino)
         char *dir = g_path_get_dirname(f->path);
         if (strcmp(dir, ".") == 0)
                 dir[0] = '\0';
-        if (buf[0] != '/' && !climbs_out(dir, buf)) {
+        /* Only links made of plain names descend without any way up; the
+         * rest are resolved here, lexically, to a path below files/ with
+         * no "..": the caller's kernel would otherwise walk ".." from
+         * wherever an inner link landed, up past files/ to the host (a
+         * link through a link, or a directory moved while held). */
+        if (buf[0] != '/' && !has_dotdot(buf)) {
                 g_free(dir);
                 return (void)fuse_reply_readlink(req, buf);
         }
@@ -489,6 +541,7 @@ void fx_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void made(fuse_req_t req, struct finode *p, const char *name)
 {
+        echo_note_child(p, name);
         own(p, name);
         fx_lookup(req, p->ino, name);
 }
@@ -512,7 +565,12 @@ void fx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, 
                 return;
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
-        if (mknodat(p->fd, name, mode, rdev) < 0)
+        as_sandbox(p, true);
+        int r = mknodat(p->fd, name, mode, rdev);
+        as_sandbox(p, false);
+        if (r < 0 && (errno == EACCES || errno == EPERM))
+                r = mknodat(p->fd, name, mode, rdev);   /* as ourselves, then own() */
+        if (r < 0)
                 return (void)fuse_reply_err(req, errno);
         made(req, p, name);
 }
@@ -527,7 +585,12 @@ void fx_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
                 return;
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
-        if (mkdirat(p->fd, name, mode) < 0)
+        as_sandbox(p, true);
+        int r = mkdirat(p->fd, name, mode);
+        as_sandbox(p, false);
+        if (r < 0 && (errno == EACCES || errno == EPERM))
+                r = mkdirat(p->fd, name, mode);
+        if (r < 0)
                 return (void)fuse_reply_err(req, errno);
         made(req, p, name);
 }
@@ -540,7 +603,12 @@ void fx_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char 
                 return (void)fuse_reply_err(req, ENOENT);
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
-        if (symlinkat(link, p->fd, name) < 0)
+        as_sandbox(p, true);
+        int r = symlinkat(link, p->fd, name);
+        as_sandbox(p, false);
+        if (r < 0 && (errno == EACCES || errno == EPERM))
+                r = symlinkat(link, p->fd, name);
+        if (r < 0)
                 return (void)fuse_reply_err(req, errno);
         made(req, p, name);
 }
@@ -555,6 +623,7 @@ void fx_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *n
                 return (void)fuse_reply_err(req, EXDEV);
         if (linkat(f->fd, "", p->fd, newname, AT_EMPTY_PATH) < 0)
                 return (void)fuse_reply_err(req, errno);
+        echo_note_child(p, newname);
         fx_lookup(req, newparent, newname);
 }
 
@@ -570,6 +639,7 @@ void fx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
                 return (void)fuse_reply_err(req, EPERM);
         if (unlinkat(p->fd, name, dir ? AT_REMOVEDIR : 0) < 0)
                 return (void)fuse_reply_err(req, errno);
+        echo_note_child(p, name);
         fuse_reply_err(req, 0);
 }
 
@@ -586,6 +656,8 @@ void fx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
                 return (void)fuse_reply_err(req, EPERM);
         if (renameat2(p->fd, name, np->fd, newname, flags) < 0)
                 return (void)fuse_reply_err(req, errno);
+        echo_note_child(p, name);
+        echo_note_child(np, newname);
         fuse_reply_err(req, 0);
 }
 
@@ -632,11 +704,17 @@ void fx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                 return (void)fuse_reply_err(req, ENOENT);
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
-        int fd = openat(p->fd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC), mode);
+        int flags = fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+        as_sandbox(p, true);
+        int fd = openat(p->fd, name, flags, mode);
+        as_sandbox(p, false);
+        if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+                fd = openat(p->fd, name, flags, mode);
+                if (fd >= 0 && fchown(fd, p->uidbase, p->uidbase) < 0)
+                        box_error(p->box, "files", errno, "chown of a new file failed");
+        }
         if (fd < 0)
                 return (void)fuse_reply_err(req, errno);
-        if (fchown(fd, p->uidbase, p->uidbase) < 0)
-                box_error(p->box, "files", errno, "chown of a new file failed");
         int pfd = openat(p->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (pfd < 0 || fstatat(pfd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
                 int err = errno;
@@ -646,6 +724,7 @@ void fx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                 return (void)fuse_reply_err(req, err);
         }
         char *cp = child_path(p, name);
+        echo_note(p->box, cp);
         struct finode *f = finode_for(p->box, p->uidbase, pfd, &st, cp, false);
         g_free(cp);
         e.ino = f->ino;
@@ -666,9 +745,14 @@ void fx_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
         fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 }
 
-void fx_write_buf(fuse_req_t req, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi)
+void fx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                  struct fuse_file_info *fi)
 {
         struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+        struct finode *f = fget(ino);
+
+        if (f)
+                echo_note(f->box, f->path);
 
         if ((int)fi->fh < 0)
                 return (void)fuse_reply_write(req, fuse_buf_size(in));
@@ -931,6 +1015,10 @@ static void *watch_thread(void *arg)
                         char *path = f ? g_strdup_printf("%s/files/%s%s%s", f->box, f->path,
                                                          *f->path ? "/" : "", ev->name) : NULL;
                         bool root = f && f->is_root;
+                        if (path && echo_is_ours(path)) {
+                                g_free(path);
+                                path = NULL;
+                        }
                         pthread_mutex_unlock(&lock);
                         if (!path)
                                 continue;
@@ -960,6 +1048,7 @@ int files_init(void)
         table = g_ptr_array_new();
         by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         by_wd = g_hash_table_new(NULL, NULL);
+        echoes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         ino_fd = inotify_init1(IN_CLOEXEC);
         if (ino_fd < 0)
                 return -errno;

@@ -900,7 +900,7 @@ static void op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
                          struct fuse_file_info *fi)
 {
         if (files_is(ino))
-                return fx_write_buf(req, in, off, fi);
+                return fx_write_buf(req, ino, in, off, fi);
         size_t size = fuse_buf_size(in);
         struct fuse_bufvec mem = FUSE_BUFVEC_INIT(size);
         mem.buf[0].mem = g_malloc(size ? size : 1);

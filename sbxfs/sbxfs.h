@@ -201,7 +201,8 @@ void fx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
                struct fuse_file_info *fi);
 void fx_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
-void fx_write_buf(fuse_req_t req, struct fuse_bufvec *in, off_t off, struct fuse_file_info *fi);
+void fx_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                  struct fuse_file_info *fi);
 void fx_flush(fuse_req_t req, struct fuse_file_info *fi);
 void fx_release(fuse_req_t req, struct fuse_file_info *fi);
 void fx_fsync(fuse_req_t req, int datasync, struct fuse_file_info *fi);
