@@ -102,6 +102,11 @@ void box_error(const char *box, const char *file, int err, const char *why)
 {
         int bfd = -1;
 
+        /* Within a sandbox's lines, files are named from the sandbox:
+         * "box1 error ctl/exec: ...". */
+        size_t bl = box ? strlen(box) : 0;
+        if (box && strncmp(file, box, bl) == 0 && file[bl] == '/')
+                file += bl + 1;
         if (box)
                 bfd = openat(fs.state_fd, box, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         sbx_event(fs.state_fd, bfd, box ? box : "-", "error %s: %s %s", file,
