@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,9 @@
 
 #define START_TIMEOUT_MS 20000   /* supervisor start-up, incl. namespaces */
 #define PENDING_WAIT_S   5       /* longest wait for a closed ctl/exec */
+#define CALL_S           5       /* longest wait for a supervisor's answer */
+#define CALL_SLOW_S      30      /* ... to "destroy" */
+#define CALL_PING_S      1       /* ... to "ping" (status asks it on every stat) */
 
 /* Highest numbered entry of execs/. */
 static unsigned scan_last(int execs_fd)
@@ -311,8 +316,20 @@ int box_call(struct box *b, const char *line, const void *body, size_t len,
                 *why = g_strdup_printf("supervisor not answering: %s", g_strerror(-fd));
                 return -EIO;
         }
+        /* A FUSE request cannot be interrupted while we wait here, so a
+         * hung (stopped) supervisor must not hold it for ever: destroy may
+         * take a while (it kills and waits), anything else answers fast. */
+        struct timeval tv = { .tv_sec = strcmp(line, "destroy") == 0 ? CALL_SLOW_S :
+                                        strcmp(line, "ping") == 0 ? CALL_PING_S : CALL_S };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         r = sbx_proto_call(fd, line, body, len, buf, sizeof buf);
         close(fd);
+        if (r == -EAGAIN || r == -EWOULDBLOCK) {
+                *why = g_strdup_printf("supervisor not answering for %ld s (stopped?)", (long)tv.tv_sec);
+                box_error(b->name, "supervisor", ETIMEDOUT, *why);
+                return -EIO;
+        }
         if (r < 0) {
                 /* "error ENAME text": keep the text as the reason */
                 const char *t = buf;

@@ -144,6 +144,27 @@ int main(int argc, char **argv)
                 fprintf(stderr, "sbxfs: the state directory cannot be under the mount point\n");
                 return 1;
         }
+        /* Sandboxes run as other uids: they must be able to pass through
+         * every directory above the state (its own mode sbxfs sets). */
+        for (char *d = g_path_get_dirname(fs.state), *up; ; d = up) {
+                struct stat st;
+                if (stat(d, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+                        fprintf(stderr, "sbxfs: %s is not searchable by other users (mode %o); the "
+                                "sandboxes, which run as their own uids, cannot reach the state "
+                                "directory %s: chmod o+x %s, or choose another state directory\n",
+                                d, st.st_mode & 07777, fs.state, d);
+                        return 1;
+                }
+                if (strcmp(d, "/") == 0 || strcmp(d, ".") == 0) {
+                        g_free(d);
+                        break;
+                }
+                up = g_path_get_dirname(d);
+                g_free(d);
+        }
+        struct stat sst;
+        if (stat(fs.state, &sst) == 0 && !(sst.st_mode & S_IXOTH))
+                chmod(fs.state, (sst.st_mode & 07777) | 0011);  /* pass-through only */
         fs.supervisor = find_supervisor(o.supervisor);
         if (!fs.supervisor || access(fs.supervisor, X_OK) < 0) {
                 fprintf(stderr, "sbxfs: sbx-supervisor not found (install it beside sbxfs, or -o supervisor=PATH)\n");

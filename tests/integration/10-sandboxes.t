@@ -21,6 +21,12 @@ ok "$(sbx_alive "$sup1"; echo $?)" "box1 has a live supervisor"
 st=$(timeout "$SBX_T" cat "$MNT/box1/status")
 like "$st" '^state running$' "box1 status: state running"
 like "$st" '^trust medium$' "mkdir makes trust = medium"
+is "$(printf '%s\n' "$st" | awk '{print $1}' | sort | tr '\n' ' ')" \
+        "execs name running state supervisor_pid trust " "status has exactly the documented keys"
+like "$st" '^name box1$' "status: name box1"
+like "$st" "^supervisor_pid $sup1\$" "status: supervisor_pid is the supervisor's pid"
+like "$st" '^execs 0$' "status: execs 0 before any exec"
+like "$st" '^running 0$' "status: running 0"
 for d in ctl ctl/exec ctl/kill config env status metrics metrics.json events execs; do
         ok "$( [ -e "$MNT/box1/$d" ]; echo $?)" "box1/$d exists"
 done
@@ -48,6 +54,26 @@ is "$(sbx_errno write "$MNT/ctl" $'new m3\nnew BAD\nnew m4\n')" EINVAL \
 ok "$(listed m3; echo $?)" "the line before the bad one was carried out"
 ok "$(! listed m4; echo $?)" "the line after the bad one was not"
 is "$(sbx_errno truncate "$MNT/ctl" 0)" ok "truncate on ctl is accepted"
+is "$(sbx_errno append "$MNT/ctl" 'new m5')" ok "an O_APPEND write to ctl works (offsets are ignored)"
+ok "$(listed m5; echo $?)" "m5 exists"
+is "$(sbx_errno write "$MNT/ctl" 'new m6')" ok "a write without a trailing newline works"
+ok "$(listed m6; echo $?)" "m6 exists"
+
+# several sandboxes made at the same time
+for i in 1 2 3 4 5; do
+        sbx_bg timeout "$SBX_T" mkdir "$MNT/par$i"
+        eval "pp$i=$SBX_BG"
+done
+st=0
+for i in 1 2 3 4 5; do
+        eval "wait \$pp$i" || st=1
+done
+is "$st" 0 "five parallel mkdirs all succeed"
+ok "$(for i in 1 2 3 4 5; do listed "par$i" || exit 1; done; echo 0)" "and all five are listed"
+pids=$(for i in 1 2 3 4 5; do sbx_sup_pid "par$i"; done | sort -u | wc -l)
+is "$pids" 5 "each has its own supervisor"
+sbx_run par3 'echo par'
+is "$SBX_STATUS" "exited 0" "one of them runs an exec"
 
 # ---- clone
 c1=$(timeout "$SBX_T" cat "$MNT/clone"); s1=$?
@@ -116,7 +142,7 @@ ok "$(wait_for 5 eval 'sbx_snap "$MNT/events" | grep -q " error .*frobnicate"'; 
         "\$MNT/events gets an error line naming the bad write"
 like "$(sbx_snap "$MNT/events" | grep ' error ' | tail -n 1)" \
         '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z - error ' "the error line has the documented form"
-is "$(boxes)" "$(printf '%s\n' 0-9 box1 box2 "$c1" "$c2" "$long63" m1 m2 m3 | sort | tr '\n' ' ')" \
+is "$(boxes)" "$(printf '%s\n' 0-9 box1 box2 "$c1" "$c2" "$long63" m1 m2 m3 m5 m6 par1 par2 par3 par4 par5 | sort | tr '\n' ' ')" \
         "in the end exactly the expected sandboxes are listed"
 
 done_testing

@@ -124,6 +124,26 @@ is "$(cat "$po")" EINTR "the read fails with EINTR"
 echo | sbx_put "$B/execs/$n/stdin"
 is "$(sbx_wait box1 "$n")" "exited 0" "the exec is unharmed by the interrupted readers"
 
+# ---- output is byte-exact: every byte value, and a few MB
+sbx_run box1 'i=0; while [ $i -lt 256 ]; do printf "\\$(printf %o $i)"; i=$((i + 1)); done'
+is "$SBX_STATUS" "exited 0" "an exec prints all 256 byte values"
+i=0; while [ $i -lt 256 ]; do printf "\\$(printf %o $i)"; i=$((i + 1)); done >"$SBX_TMP/bytes"
+check "stdout holds them byte for byte" cmp "$SBX_TMP/bytes" "$B/execs/$SBX_N/stdout"
+sbx_run box1 'seq 1 400000'
+is "$SBX_STATUS" "exited 0" "an exec prints 2.6 MB"
+seq 1 400000 >"$SBX_TMP/seq"
+check "a reader gets all of it" cmp "$SBX_TMP/seq" "$B/execs/$SBX_N/stdout"
+n=$(sbx_exec box1 'read x; seq 1 200000; read y; seq 200001 400000')
+sbx_bg timeout 60 cat "$B/execs/$n/stdout"; sp=$SBX_BG; so=$SBX_BG_OUT
+exec 6>"$B/execs/$n/stdin"
+echo go >&6
+wait_for 10 eval '[ "$(size '"$n"' stdout)" -ge 1288895 ]'
+echo go >&6
+exec 6>&-
+is "$(sbx_wait box1 "$n")" "exited 0" "a streamed 2.6 MB exec ends"
+wait_for 10 eval '! sbx_alive '"$sp"
+check "a reader that followed it while it ran got every byte" cmp "$SBX_TMP/seq" "$so"
+
 # ---- output cap
 timeout "$SBX_T" mkdir "$MNT/box2" || bail_out "mkdir box2 failed"
 echo 'output 1K' | sbx_put "$MNT/box2/config"

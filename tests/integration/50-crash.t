@@ -81,4 +81,55 @@ like "$(sbx_wait box1 "$n" 15)" '^lost' "the exec's status becomes 'lost'"
 sbx_run box1 'echo after-lost'
 is "$SBX_STATUS" "exited 0" "the sandbox works again with a new supervisor"
 
+# A supervisor that does not answer (stopped): every call must still end
+# (an error is fine), never hang; a process blocked in a FUSE request
+# cannot even be killed.  The calls run in the background, so that a hang
+# fails the test instead of blocking it.
+start() {       # NAME CMD...: run CMD in the background as job NAME
+        local name=$1
+        shift
+        sbx_bg "$@"
+        eval "P_$name=$SBX_BG O_$name=$SBX_BG_OUT S_$name=$SECONDS"
+}
+ended() {       # NAME DESC: job NAME ended within 15 s of its start
+        local p s left
+        eval "p=\$P_$1 s=\$S_$1"
+        left=$((15 - (SECONDS - s)))
+        [ "$left" -lt 1 ] && left=1
+        ok "$(wait_for "$left" eval '! sbx_alive '"$p"; echo $?)" "$2"
+}
+sup=$(sbx_sup_pid box1)
+kill -STOP "$sup"
+start rb "$SBX_PYTHON" "$SBX_LIB/fsop.py" readback "$B/ctl/exec" 'echo x'
+start st cat "$B/status"
+start ls ls "$MNT"
+start es cat "$B/execs/1/status"
+ended rb "stopped supervisor: a read-back exec returns"
+like "$(cat "$O_rb")" '^E[A-Z]+$' "stopped supervisor: the read-back exec fails ($(cat "$O_rb"))"
+ended st "stopped supervisor: cat box1/status returns"
+ended ls "stopped supervisor: ls \$MNT returns"
+ended es "stopped supervisor: cat box1/execs/1/status returns"
+kill -CONT "$sup"
+ok "$(wait_for 20 eval '! sbx_alive '"$P_rb"' && ! sbx_alive '"$P_st"; echo $?)" "after SIGCONT everything returns"
+ok "$(wait_for 5 eval 'sbx_snap "$B/events" | grep -q " error "'; echo $?)" \
+        "stopped supervisor: an error line in box1/events"
+
+# A supervisor killed while mounted: the next request starts a new one,
+# execs of the old one end as lost (docs/tree.md, ctl/exec errors).
+n=$(sbx_exec box1 'sleep 1000')
+wait_for 5 eval '[ "$(cat "$SBX_STATE/box1/execs/'"$n"'/status")" = running ]'
+sup=$(sbx_sup_pid box1)
+kill -KILL "$sup"
+wait_for 10 eval '! sbx_alive '"$sup"
+start rb "$SBX_PYTHON" "$SBX_LIB/fsop.py" readback "$B/ctl/exec" 'echo restarted'
+ended rb "dead supervisor: a read-back exec returns"
+like "$(cat "$O_rb")" '^ok [0-9]+$' "dead supervisor: the exec is started by a new supervisor ($(cat "$O_rb"))"
+m=$(cat "$O_rb"); m=${m#ok }
+is "$(sbx_wait box1 "$m")" "exited 0" "and runs"
+new=$(sbx_sup_pid box1)
+ok "$( [ "$new" != "$sup" ] && sbx_alive "$new"; echo $?)" "box1 has a new live supervisor ($new)"
+like "$(sbx_wait box1 "$n" 15)" '^lost' "the exec of the killed supervisor ends as lost"
+like "$(sbx_snap "$B/events")" ' box1 supervisor restarted' "box1/events: 'supervisor restarted'"
+like "$(timeout "$SBX_T" cat "$B/status")" '^state running$' "status says state running"
+
 done_testing

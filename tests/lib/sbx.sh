@@ -1,5 +1,5 @@
 # tests/lib/sbx.sh: shared harness for tests that run against a real sbxfs mount
-# (tests/integration, tests/security, tests/bench).  Needs root, bash >= 4.1.
+# (tests/integration, tests/security, tests/bench).  Needs root, bash >= 5.
 #
 #   . "$(dirname "$0")/../lib/sbx.sh"      # also sources tap.sh
 #   sbx_start                              # temp dir + cleanup trap + mount
@@ -17,14 +17,19 @@
 #   SBX_T       bound in seconds for one ordinary blocking step (default 10)
 #   SBX_WAIT_T  bound for waiting on an exec to end (default 30)
 #   SBX_TEST_TIMEOUT  watchdog for the whole test file (default 300): when it
-#               fires, the test's children are killed and cleanup runs
+#               fires, the test's children are killed, then (if something is
+#               stuck in a FUSE request) the daemon; the test prints a
+#               "not ok" and cleanup runs
+#   SBX_KEEP    set: cleanup leaves $SBX_TMP (state, logs) for a post-mortem
 #   SBX_LIB     this directory
 #   SBX_PYTHON  python3 to use (default /usr/bin/python3 if there, else python3)
 #
 # Functions (return 0 on success, non-zero on failure; none prints TAP)
-#   sbx_start [OPTS]        make SBX_TMP, install the EXIT/INT/TERM/HUP trap
-#                           (sbx_cleanup), start the watchdog, sbx_mount OPTS.
-#                           Bails out (TAP "Bail out!") when the mount fails.
+#   sbx_start [OPTS]        make SBX_TMP (mode 0755: the sandboxes' mapped uids
+#                           must walk to their state dir), install the
+#                           EXIT/INT/TERM/HUP trap (sbx_cleanup), start the
+#                           watchdog, sbx_mount OPTS.  Bails out (TAP "Bail
+#                           out!") when the mount fails; skips when not root.
 #   sbx_mount [OPTS]        start `sbxfs -f SBX_MNT -o state=SBX_STATE OPTS` in the
 #                           background (log: $SBX_TMP/sbxfs.log), wait until
 #                           mounted (bounded); sets SBX_PID
@@ -38,8 +43,9 @@
 #                           KILL the daemon(s) and this state dir's supervisors
 #                           (by pid), remove their leftover cgroups
 #                           (sbx-<name>-<pid>, reported with diag), rm the temp dir
-#   wait_for SECS CMD...    run CMD every 0.1 s until it succeeds; 1 on timeout.
-#                           CMD must not block (wrap it in `timeout` if it may)
+#   wait_for SECS CMD...    run CMD every 0.1 s until it succeeds, for at most
+#                           SECS (a deadline); 1 on timeout.  CMD must not
+#                           block (wrap it in `timeout` if it may)
 #   sbx_put FILE            copy stdin to FILE (bounded by SBX_T); cat's status
 #   sbx_run BOX SCRIPT [SECS]
 #                           write SCRIPT to BOX/ctl/exec, read execs/last, then
@@ -85,13 +91,15 @@ _SBX_CLEANED=
 _SBX_WATCHDOG=
 _SBX_BGN=0
 
-wait_for() {
-        local n=$(( $1 * 10 ))
+wait_for() {            # a deadline, not a count: forks are slow on a busy machine
+        local t=$1 end now
         shift
-        while [ "$n" -gt 0 ]; do
+        end=$(( ${EPOCHREALTIME/./} + t * 1000000 ))
+        while :; do
                 "$@" && return 0
+                now=${EPOCHREALTIME/./}
+                [ "$now" -ge "$end" ] && break
                 sleep 0.1
-                n=$((n - 1))
         done
         "$@"
 }
@@ -140,7 +148,7 @@ sbx_start() {
         : >"$SBX_TMP/bg.pids"
         trap 'sbx_cleanup' EXIT
         trap 'sbx_cleanup; exit 130' INT
-        trap 'sbx_cleanup; exit 143' TERM
+        trap 'fail "test killed by SIGTERM (the watchdog sends it after $SBX_TEST_TIMEOUT s)"; sbx_cleanup; exit 143' TERM
         trap 'sbx_cleanup; exit 129' HUP
         # The watchdog: a hung step must fail the test, not block CI.  Bash
         # runs traps only between foreground commands, so it first ends the
@@ -151,6 +159,7 @@ sbx_start() {
         local top=$$
         (
                 exec >/dev/null 2>&1 </dev/null
+                me=$BASHPID
                 sleep "$SBX_TEST_TIMEOUT" &
                 # A killed sleep is cleanup stopping us, not a timeout.
                 wait $! || exit 0
@@ -159,7 +168,7 @@ sbx_start() {
                 kids() {
                         local p
                         for p in $(ps -o pid= --ppid "$top"); do
-                                [ "$p" = "$BASHPID" ] && continue
+                                [ "$p" = "$me" ] && continue
                                 grep -qx -- "$p" "$SBX_TMP/daemon.pids" && continue
                                 echo "$p"
                         done
