@@ -541,7 +541,6 @@ void fx_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void made(fuse_req_t req, struct finode *p, const char *name)
 {
-        echo_note_child(p, name);
         own(p, name);
         fx_lookup(req, p->ino, name);
 }
@@ -565,6 +564,7 @@ void fx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, 
                 return;
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
+        echo_note_child(p, name);     /* before: the watcher may be quicker */
         as_sandbox(p, true);
         int r = mknodat(p->fd, name, mode, rdev);
         as_sandbox(p, false);
@@ -585,6 +585,7 @@ void fx_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
                 return;
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
+        echo_note_child(p, name);
         as_sandbox(p, true);
         int r = mkdirat(p->fd, name, mode);
         as_sandbox(p, false);
@@ -603,6 +604,7 @@ void fx_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char 
                 return (void)fuse_reply_err(req, ENOENT);
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
+        echo_note_child(p, name);
         as_sandbox(p, true);
         int r = symlinkat(link, p->fd, name);
         as_sandbox(p, false);
@@ -621,9 +623,9 @@ void fx_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *n
                 return (void)fuse_reply_err(req, ENOENT);
         if (strcmp(f->box, p->box) != 0)
                 return (void)fuse_reply_err(req, EXDEV);
+        echo_note_child(p, newname);
         if (linkat(f->fd, "", p->fd, newname, AT_EMPTY_PATH) < 0)
                 return (void)fuse_reply_err(req, errno);
-        echo_note_child(p, newname);
         fx_lookup(req, newparent, newname);
 }
 
@@ -637,9 +639,9 @@ void fx_unlink(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
                 return (void)fuse_reply_err(req, 0);
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
+        echo_note_child(p, name);
         if (unlinkat(p->fd, name, dir ? AT_REMOVEDIR : 0) < 0)
                 return (void)fuse_reply_err(req, errno);
-        echo_note_child(p, name);
         fuse_reply_err(req, 0);
 }
 
@@ -654,10 +656,10 @@ void fx_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
                 return (void)fuse_reply_err(req, EXDEV);
         if (is_hidden(p, name) || is_hidden(np, newname))
                 return (void)fuse_reply_err(req, EPERM);
-        if (renameat2(p->fd, name, np->fd, newname, flags) < 0)
-                return (void)fuse_reply_err(req, errno);
         echo_note_child(p, name);
         echo_note_child(np, newname);
+        if (renameat2(p->fd, name, np->fd, newname, flags) < 0)
+                return (void)fuse_reply_err(req, errno);
         fuse_reply_err(req, 0);
 }
 
@@ -705,6 +707,7 @@ void fx_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
         int flags = fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+        echo_note_child(p, name);
         as_sandbox(p, true);
         int fd = openat(p->fd, name, flags, mode);
         as_sandbox(p, false);
