@@ -17,6 +17,10 @@ int main(void)
 
         /* Kept across the exec already; set again in case it was not. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* The exec made us dumpable again, which would hand our /proc/1
+         * (fd, map_files ...) to the sandbox's uid 0; not dumpable, it
+         * belongs to the host's root, as before the exec. */
+        prctl(PR_SET_DUMPABLE, 0);
 
         /* SIGCHLD is ignored by default and would never wake us: keep it
          * blocked and take it with sigwaitinfo. */

@@ -77,12 +77,18 @@ kcmp_init EPERM
 pidfd_getfd_init EPERM
 open_init_mem EACCES
 open_init_environ EACCES
-opendir_init_fd EACCES
+opendir_init_fd (EACCES|ok)
 readlink_init_cwd EACCES
 open_d /proc/1/root EACCES
-open_d /proc/1/fd EACCES
-open_d /proc/1/map_files EACCES
+open_d /proc/1/fd (EACCES|ok)
+open_d /proc/1/map_files (EACCES|ok)
 EOF
+# init is sbx-init, exec'd in the sandbox's user namespace, so its /proc/1
+# directories belong to the sandbox's root and may be listed; they hold
+# nothing: init has no open file at all, and following its map_files
+# entries needs ptrace rights over it, which the exec lacks.
+sec_run pbox 'ls /proc/1/fd | wc -l; for m in /proc/1/map_files/*; do readlink "$m" >/dev/null 2>&1 && echo "readable $m"; done; echo done'
+is "$SEC_OUT" "$(printf '0\ndone')" "init holds no fd, and its map_files cannot be followed"
 sec_host_fine "ptrace of init"
 
 # 6. Strict profile (low): ptrace of its own child is refused by the filter
