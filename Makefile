@@ -107,6 +107,7 @@ security: all
 bench: all
 	SBX_BUILD=$(abspath $(B)) tests/bench/run.sh
 	SBX_BUILD=$(abspath $(B)) tests/bench/files.sh
+	SBX_BUILD=$(abspath $(B)) tests/bench/net.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
