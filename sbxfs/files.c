@@ -906,18 +906,29 @@ void fx_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- xattrs: through the /proc path, never for symlinks ------------------ */
 
-void fx_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* The /proc path of ino's fd for an xattr call, or 0 with the error
+ * already answered (never for symlinks, see fx_setattr). */
+static bool xattr_path(fuse_req_t req, fuse_ino_t ino, char *pp, size_t size)
 {
         struct finode *f = fget(ino);
+
+        if (!f || S_ISLNK(f->type)) {
+                fuse_reply_err(req, f ? ENOTSUP : ENOENT);
+                return false;
+        }
+        procpath(pp, size, f->fd);
+        return true;
+}
+
+/* getxattr (name) or listxattr (name NULL): size 0 asks for the length. */
+static void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
         char pp[64];
 
-        if (!f)
-                return (void)fuse_reply_err(req, ENOENT);
-        if (S_ISLNK(f->type))
-                return (void)fuse_reply_err(req, ENOTSUP);
-        procpath(pp, sizeof pp, f->fd);
+        if (!xattr_path(req, ino, pp, sizeof pp))
+                return;
         char *buf = size ? g_malloc(size) : NULL;
-        ssize_t n = getxattr(pp, name, buf, size);
+        ssize_t n = name ? getxattr(pp, name, buf, size) : listxattr(pp, buf, size);
         if (n < 0)
                 fuse_reply_err(req, errno);
         else if (size == 0)
@@ -927,52 +938,31 @@ void fx_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
         g_free(buf);
 }
 
+void fx_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+        xattr_get(req, ino, name, size);
+}
+
 void fx_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-        struct finode *f = fget(ino);
-        char pp[64];
-
-        if (!f)
-                return (void)fuse_reply_err(req, ENOENT);
-        if (S_ISLNK(f->type))
-                return (void)fuse_reply_err(req, ENOTSUP);
-        procpath(pp, sizeof pp, f->fd);
-        char *buf = size ? g_malloc(size) : NULL;
-        ssize_t n = listxattr(pp, buf, size);
-        if (n < 0)
-                fuse_reply_err(req, errno);
-        else if (size == 0)
-                fuse_reply_xattr(req, (size_t)n);
-        else
-                fuse_reply_buf(req, buf, (size_t)n);
-        g_free(buf);
+        xattr_get(req, ino, NULL, size);
 }
 
 void fx_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                  size_t size, int flags)
 {
-        struct finode *f = fget(ino);
         char pp[64];
 
-        if (!f)
-                return (void)fuse_reply_err(req, ENOENT);
-        if (S_ISLNK(f->type))
-                return (void)fuse_reply_err(req, ENOTSUP);
-        procpath(pp, sizeof pp, f->fd);
-        fuse_reply_err(req, setxattr(pp, name, value, size, flags) < 0 ? errno : 0);
+        if (xattr_path(req, ino, pp, sizeof pp))
+                fuse_reply_err(req, setxattr(pp, name, value, size, flags) < 0 ? errno : 0);
 }
 
 void fx_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-        struct finode *f = fget(ino);
         char pp[64];
 
-        if (!f)
-                return (void)fuse_reply_err(req, ENOENT);
-        if (S_ISLNK(f->type))
-                return (void)fuse_reply_err(req, ENOTSUP);
-        procpath(pp, sizeof pp, f->fd);
-        fuse_reply_err(req, removexattr(pp, name) < 0 ? errno : 0);
+        if (xattr_path(req, ino, pp, sizeof pp))
+                fuse_reply_err(req, removexattr(pp, name) < 0 ? errno : 0);
 }
 
 /* ---- watching changes made inside ------------------------------------ */
