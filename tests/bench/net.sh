@@ -47,20 +47,7 @@ else
 fi
 BYTES=$((SIZE_MIB * 1048576))
 
-say() { printf '%s\n' "$*"; }
-warn() { printf 'bench: %s\n' "$*" >&2; }
-
-if [ "$(id -u)" != 0 ]; then
-        warn "needs root (namespaces, cgroups, FUSE)"
-        exit 2
-fi
-for f in sbxfs sbx-supervisor; do
-        if [ ! -x "$SBX_BUILD/$f" ]; then
-                warn "no $SBX_BUILD/$f (run make, or set SBX_BUILD to an absolute build dir)"
-                exit 2
-        fi
-done
-case $SBX_BUILD in /*) ;; *) SBX_BUILD=$(cd "$SBX_BUILD" && pwd) ;; esac
+. "$HERE/lib.sh"
 for t in curl python3; do
         command -v "$t" >/dev/null || { warn "$t is needed"; exit 2; }
 done
@@ -68,60 +55,11 @@ PY=$(command -v python3)
 HELPER=$HERE/net_helper.py
 [ -f "$HELPER" ] || { warn "no $HELPER"; exit 2; }
 
-# ---------------------------------------------------------------------------
-# Mount and cleanup (as in files.sh), plus the servers this script starts
-
-TMP=
-MNT=
-STATE=
-DAEMON=
-CLEANED=
+# The servers this script starts, stopped before the unmount.
 HOSTSRV=                # pid of the host-side server
 BOXSRV=                 # exec number of the server inside the sandbox
 BOX=nbench
-
-mounted() {
-        [ -n "$MNT" ] && awk -v m="$MNT" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
-}
-
-alive() {
-        [ -n "$1" ] && [ -e "/proc/$1" ] || return 1
-        local st
-        st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-        [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-wait_gone() {
-        local n=$(( $1 * 20 ))
-        while alive "$2"; do
-                n=$((n - 1))
-                [ "$n" -gt 0 ] || return 1
-                sleep 0.05
-        done
-}
-
-collect_sups() {
-        local f p
-        [ -n "$STATE" ] && [ -d "$STATE" ] || return 0
-        for f in "$STATE"/*/supervisor.pid; do
-                [ -f "$f" ] || continue
-                read -r p <"$f" 2>/dev/null && [ -n "$p" ] && echo "$p" >>"$TMP/sup.pids"
-        done
-        return 0
-}
-
-our_sup() {
-        local cl
-        cl=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
-        [[ $cl == *sbx-supervisor* && $cl == *"$STATE"* ]]
-}
-
-cleanup() {
-        local rc=$? p d sups left=
-        [ -n "$CLEANED" ] && return "$rc"
-        CLEANED=1
-        trap - INT TERM HUP
-        [ -n "$TMP" ] && [ -d "$TMP" ] || return "$rc"
+bench_cleanup_extra() {
         if [ -n "$HOSTSRV" ]; then
                 kill -TERM "$HOSTSRV" 2>/dev/null
                 wait_gone 3 "$HOSTSRV" || kill -KILL "$HOSTSRV" 2>/dev/null
@@ -131,77 +69,8 @@ cleanup() {
                 echo kill | timeout 5 sh -c 'exec cat > "$1"' sh "$MNT/$BOX/execs/$BOXSRV/ctl" 2>/dev/null
                 timeout 5 cat "$MNT/$BOX/execs/$BOXSRV/wait" >/dev/null 2>&1
         fi
-        collect_sups
-        if mounted; then
-                timeout 10 fusermount3 -u "$MNT" 2>/dev/null ||
-                        fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT"
-        fi
-        if [ -n "$DAEMON" ]; then
-                if ! wait_gone 5 "$DAEMON"; then
-                        kill -TERM "$DAEMON" 2>/dev/null
-                        wait_gone 3 "$DAEMON" || kill -KILL "$DAEMON" 2>/dev/null
-                fi
-                wait "$DAEMON" 2>/dev/null
-        fi
-        sups=$(sort -un "$TMP/sup.pids" 2>/dev/null)
-        for p in $sups; do
-                our_sup "$p" && kill -TERM "$p" 2>/dev/null
-        done
-        for p in $sups; do
-                if our_sup "$p" && ! wait_gone 5 "$p"; then
-                        warn "cleanup: supervisor $p ignored TERM; KILL"
-                        kill -KILL "$p" 2>/dev/null
-                fi
-        done
-        for p in $sups; do
-                while read -r d; do
-                        [ -n "$d" ] || continue
-                        warn "cleanup: leftover cgroup $d"
-                        find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null |
-                                while read -r q; do kill -KILL "$q" 2>/dev/null; done
-                        sleep 0.2
-                        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-                        [ -d "$d" ] && { warn "cleanup: cannot remove $d"; left=1; }
-                done < <(find /sys/fs/cgroup -maxdepth 6 -type d -name "sbx-*-$p" 2>/dev/null)
-        done
-        if [ "$rc" -ne 0 ] && [ -s "$TMP/sbxfs.log" ]; then
-                warn "sbxfs log (last 20 lines):"
-                tail -n 20 "$TMP/sbxfs.log" >&2
-        fi
-        if mounted; then
-                warn "cleanup: $MNT still mounted; leaving $TMP"
-        elif [ -n "${BENCH_KEEP:-}" ]; then
-                warn "cleanup: BENCH_KEEP set, leaving $TMP"
-        else
-                rm -rf --one-file-system "$TMP" 2>/dev/null || warn "cleanup: cannot remove all of $TMP"
-        fi
-        [ -n "$left" ] && [ "$rc" -eq 0 ] && rc=1
-        return "$rc"
 }
-
-TMP=$(mktemp -d /tmp/sbxbench-net.XXXXXX) || { warn "mktemp failed"; exit 2; }
-TMP=$(realpath "$TMP")
-chmod 0755 "$TMP"
-MNT=$TMP/mnt
-STATE=$TMP/state
-mkdir -p "$MNT" "$STATE"
-: >"$TMP/sup.pids"
-trap 'cleanup; exit $?' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-"$SBX_BUILD/sbxfs" -f "$MNT" -o "state=$STATE" -o preview=127.0.0.1:0 </dev/null >>"$TMP/sbxfs.log" 2>&1 &
-DAEMON=$!
-n=200
-until mounted && timeout 2 mountpoint -q "$MNT"; do
-        n=$((n - 1))
-        if ! alive "$DAEMON" || [ "$n" -le 0 ]; then
-                warn "sbxfs did not mount on $MNT: $(tail -n 5 "$TMP/sbxfs.log")"
-                exit 2
-        fi
-        sleep 0.05
-done
+bench_start net -o preview=127.0.0.1:0
 # trust=high: no wall-clock or CPU limit on the long-running server and
 # the timed loops (medium's 30 s would cut them)
 if ! echo "new $BOX trust=high" | timeout 60 sh -c 'exec cat > "$1"' sh "$MNT/ctl"; then
