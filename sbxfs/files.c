@@ -554,9 +554,16 @@ static bool self_entry(fuse_req_t req, struct finode *p, const char *name)
         return true;
 }
 
-void fx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+/* Make name in p: a node (S_IFMT in mode), a directory (S_IFDIR) or a
+ * symlink (link set).  First with the sandbox root's fs ids; where those
+ * may not (a directory only the host may write), as ourselves, and
+ * made() then chowns it.  The echo is noted before: the watcher may be
+ * quicker than our return. */
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      dev_t rdev, const char *link)
 {
         struct finode *p = fget(parent);
+        int r = -1, err = 0;
 
         if (!p)
                 return (void)fuse_reply_err(req, ENOENT);
@@ -564,55 +571,35 @@ void fx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, 
                 return;
         if (is_hidden(p, name))
                 return (void)fuse_reply_err(req, EPERM);
-        echo_note_child(p, name);     /* before: the watcher may be quicker */
-        as_sandbox(p, true);
-        int r = mknodat(p->fd, name, mode, rdev);
-        as_sandbox(p, false);
-        if (r < 0 && (errno == EACCES || errno == EPERM))
-                r = mknodat(p->fd, name, mode, rdev);   /* as ourselves, then own() */
+        echo_note_child(p, name);
+        for (int as_box = 1; as_box >= 0; as_box--) {
+                as_sandbox(p, as_box);
+                r = link ? symlinkat(link, p->fd, name) :
+                    S_ISDIR(mode) ? mkdirat(p->fd, name, mode & 07777) :
+                    mknodat(p->fd, name, mode, rdev);
+                err = errno;
+                as_sandbox(p, false);
+                if (r == 0 || (err != EACCES && err != EPERM))
+                        break;
+        }
         if (r < 0)
-                return (void)fuse_reply_err(req, errno);
+                return (void)fuse_reply_err(req, err);
         made(req, p, name);
+}
+
+void fx_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+        make_node(req, parent, name, mode, rdev, NULL);
 }
 
 void fx_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-        struct finode *p = fget(parent);
-
-        if (!p)
-                return (void)fuse_reply_err(req, ENOENT);
-        if (self_entry(req, p, name))
-                return;
-        if (is_hidden(p, name))
-                return (void)fuse_reply_err(req, EPERM);
-        echo_note_child(p, name);
-        as_sandbox(p, true);
-        int r = mkdirat(p->fd, name, mode);
-        as_sandbox(p, false);
-        if (r < 0 && (errno == EACCES || errno == EPERM))
-                r = mkdirat(p->fd, name, mode);
-        if (r < 0)
-                return (void)fuse_reply_err(req, errno);
-        made(req, p, name);
+        make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL);
 }
 
 void fx_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-        struct finode *p = fget(parent);
-
-        if (!p)
-                return (void)fuse_reply_err(req, ENOENT);
-        if (is_hidden(p, name))
-                return (void)fuse_reply_err(req, EPERM);
-        echo_note_child(p, name);
-        as_sandbox(p, true);
-        int r = symlinkat(link, p->fd, name);
-        as_sandbox(p, false);
-        if (r < 0 && (errno == EACCES || errno == EPERM))
-                r = symlinkat(link, p->fd, name);
-        if (r < 0)
-                return (void)fuse_reply_err(req, errno);
-        made(req, p, name);
+        make_node(req, parent, name, 0, 0, link);
 }
 
 void fx_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -987,57 +974,40 @@ static void watch_dir(struct finode *f)
         pthread_mutex_unlock(&lock);
 }
 
-static void *watch_thread(void *arg)
+static void on_files_event(const struct inotify_event *ev)
 {
-        char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-
-        (void)arg;
-        for (;;) {
-                ssize_t n = read(ino_fd, buf, sizeof buf);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                for (char *p = buf; p < buf + n;) {
-                        const struct inotify_event *ev = (const void *)p;
-                        p += sizeof *ev + ev->len;
-                        if (!ev->len)
-                                continue;
-                        pthread_mutex_lock(&lock);
-                        struct finode *f = g_hash_table_lookup(by_wd, GINT_TO_POINTER(ev->wd));
-                        char *path = f ? g_strdup_printf("%s/files/%s%s%s", f->box, f->path,
-                                                         *f->path ? "/" : "", ev->name) : NULL;
-                        bool root = f && f->is_root;
-                        if (path && echo_is_ours(path)) {
-                                g_free(path);
-                                path = NULL;
-                        }
-                        pthread_mutex_unlock(&lock);
-                        if (!path)
-                                continue;
-                        bool hide = false;
-                        for (size_t i = 0; root && i < G_N_ELEMENTS(hidden); i++)
-                                hide |= strcmp(ev->name, hidden[i]) == 0;
-                        if (!hide) {
-                                if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-                                        notify_touch(ev->mask & IN_ISDIR ? T_MKDIR : T_MKNOD, path);
-                                else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
-                                        notify_touch(ev->mask & IN_ISDIR ? T_RMDIR : T_UNLINK, path);
-                                else if (ev->mask & IN_CLOSE_WRITE)
-                                        notify_touch(T_CLOSE_WRITE, path);
-                                else
-                                        notify_touch(T_MODIFY, path);
-                        }
-                        g_free(path);
-                }
+        if (!ev->len)
+                return;
+        pthread_mutex_lock(&lock);
+        struct finode *f = g_hash_table_lookup(by_wd, GINT_TO_POINTER(ev->wd));
+        char *path = f ? g_strdup_printf("%s/files/%s%s%s", f->box, f->path,
+                                         *f->path ? "/" : "", ev->name) : NULL;
+        bool root = f && f->is_root;
+        if (path && echo_is_ours(path)) {
+                g_free(path);
+                path = NULL;
         }
-        return NULL;
+        pthread_mutex_unlock(&lock);
+        if (!path)
+                return;
+        bool hide = false;
+        for (size_t i = 0; root && i < G_N_ELEMENTS(hidden); i++)
+                hide |= strcmp(ev->name, hidden[i]) == 0;
+        if (!hide) {
+                if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+                        notify_touch(ev->mask & IN_ISDIR ? T_MKDIR : T_MKNOD, path);
+                else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+                        notify_touch(ev->mask & IN_ISDIR ? T_RMDIR : T_UNLINK, path);
+                else if (ev->mask & IN_CLOSE_WRITE)
+                        notify_touch(T_CLOSE_WRITE, path);
+                else
+                        notify_touch(T_MODIFY, path);
+        }
+        g_free(path);
 }
 
 int files_init(void)
 {
-        pthread_t t;
-
         table = g_ptr_array_new();
         by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         by_wd = g_hash_table_new(NULL, NULL);
@@ -1045,8 +1015,5 @@ int files_init(void)
         ino_fd = inotify_init1(IN_CLOEXEC);
         if (ino_fd < 0)
                 return -errno;
-        if (pthread_create(&t, NULL, watch_thread, NULL) != 0)
-                return -EAGAIN;
-        pthread_detach(t);
-        return 0;
+        return inotify_reader_start(ino_fd, on_files_event);
 }

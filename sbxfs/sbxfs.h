@@ -151,6 +151,9 @@ int ctl_exec_start(const struct node *nd, struct exec_buf *eb);
 /* ---- wait.c ----------------------------------------------------------- */
 
 int wait_init(void);
+/* A thread that reads inotify fd and calls fn for every event. */
+struct inotify_event;
+int inotify_reader_start(int fd, void (*fn)(const struct inotify_event *ev));
 /* A read of a blocking file (stdout, stderr, events, wait) at off: answers
  * now or parks the request until there is something to answer. */
 void wait_read(fuse_req_t req, const struct node *nd, int fd, off_t off,

@@ -411,39 +411,62 @@ static void on_event(const struct inotify_event *ev)
         g_free(w.box);
 }
 
-static void *inotify_thread(void *arg)
+struct reader {
+        int fd;
+        void (*fn)(const struct inotify_event *);
+};
+
+static void *reader_thread(void *arg)
 {
+        struct reader r = *(struct reader *)arg;
         char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 
-        (void)arg;
+        g_free(arg);
         for (;;) {
-                ssize_t n = read(ino_fd, buf, sizeof buf);
+                ssize_t n = read(r.fd, buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
                         break;
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *ev = (const void *)p;
-                        if (ev->mask & IN_Q_OVERFLOW) {
-                                /* Lost events: retry every parked read. */
-                                GPtrArray *names = box_list();
-                                wait_wake(NULL, 0);
-                                for (guint i = 0; i < names->len; i++)
-                                        wait_wake(g_ptr_array_index(names, i), 0);
-                                g_ptr_array_free(names, TRUE);
-                        } else {
-                                on_event(ev);
-                        }
                         p += sizeof *ev + ev->len;
+                        r.fn(ev);
                 }
         }
         return NULL;
 }
 
-int wait_init(void)
+int inotify_reader_start(int fd, void (*fn)(const struct inotify_event *ev))
 {
         pthread_t t;
+        struct reader *r = g_new(struct reader, 1);
 
+        *r = (struct reader){ .fd = fd, .fn = fn };
+        if (pthread_create(&t, NULL, reader_thread, r) != 0) {
+                g_free(r);
+                return -EAGAIN;
+        }
+        pthread_detach(t);
+        return 0;
+}
+
+static void on_state_event(const struct inotify_event *ev)
+{
+        if (ev->mask & IN_Q_OVERFLOW) {
+                /* Lost events: retry every parked read. */
+                GPtrArray *names = box_list();
+                wait_wake(NULL, 0);
+                for (guint i = 0; i < names->len; i++)
+                        wait_wake(g_ptr_array_index(names, i), 0);
+                g_ptr_array_free(names, TRUE);
+                return;
+        }
+        on_event(ev);
+}
+
+int wait_init(void)
+{
         ino_fd = inotify_init1(IN_CLOEXEC);
         if (ino_fd < 0)
                 return -errno;
@@ -451,8 +474,5 @@ int wait_init(void)
         exec_wds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         if (add_watch(fs.state_fd, ".", IN_MODIFY, W_STATE, NULL, 0) < 0)
                 return -errno;
-        if (pthread_create(&t, NULL, inotify_thread, NULL) != 0)
-                return -EAGAIN;
-        pthread_detach(t);
-        return 0;
+        return inotify_reader_start(ino_fd, on_state_event);
 }
