@@ -361,10 +361,18 @@ unsigned box_last(struct box *b)
         while (b->pending > 0 && !b->gone)
                 if (pthread_cond_timedwait(&fs.cond, &fs.lock, &until) == ETIMEDOUT)
                         break;
+        /* Execs are numbered in order, so only the ones after the newest
+         * we know of can be new (started through another mount, or not
+         * yet seen by the inotify thread): no scan of execs/. */
         if (open_execs(b) >= 0) {
-                unsigned disk = scan_last(b->execs_fd);
-                if (disk > b->last)
-                        b->last = disk;
+                char name[16];
+                struct stat st;
+                for (;;) {
+                        snprintf(name, sizeof name, "%u", b->last + 1);
+                        if (fstatat(b->execs_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                break;
+                        b->last++;
+                }
         }
         last = b->last;
         pthread_mutex_unlock(&fs.lock);
